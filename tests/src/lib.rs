@@ -1,0 +1,13 @@
+//! Helpers shared by Sentimap's integration tests: golden files and paths.
+
+pub mod golden;
+
+use std::path::PathBuf;
+
+/// The repository's root folder.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}

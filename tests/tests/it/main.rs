@@ -1,0 +1,3 @@
+//! Sentimap's integration tests: one binary, one module per area.
+
+mod normalize;

@@ -1,0 +1,1 @@
+//! Golden tests for normalisation (filled in with the fixtures).
