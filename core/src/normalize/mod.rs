@@ -61,7 +61,10 @@ pub fn normalize_value(value: &Value) -> Result<Post, Error> {
         jetstream::normalize(obj)
     } else if obj.contains_key("data") {
         x_v2::normalize(obj)
-    } else if obj.contains_key("id_str") || obj.contains_key("id") {
+    } else if ["id_str", "id", "text", "full_text", "extended_tweet"]
+        .into_iter()
+        .any(|k| obj.contains_key(k))
+    {
         x_v1::normalize(obj)
     } else if let Some(kind) = ["delete", "limit", "scrub_geo", "status_withheld", "warning"]
         .into_iter()
