@@ -5,6 +5,7 @@
 
 mod fields;
 mod jetstream;
+mod pruned;
 mod time_fmt;
 mod x_v1;
 mod x_v2;
@@ -29,12 +30,19 @@ pub const MAX_RAW_POST_BYTES: usize = 1_000 * 1024;
 /// # Ok::<(), sentimap_core::Error>(())
 /// ```
 pub fn normalize(raw: &[u8]) -> Result<Post, Error> {
-    let value = parse(raw)?;
+    check_bytes(raw)?;
+    let value = pruned::from_slice(raw)?;
     normalize_value(&value)
 }
 
 /// Checks size and encoding, then parses the bytes as one JSON document.
 pub fn parse(raw: &[u8]) -> Result<Value, Error> {
+    check_bytes(raw)?;
+    Ok(serde_json::from_slice(raw)?)
+}
+
+/// The checks every input passes before parsing: size, then encoding.
+fn check_bytes(raw: &[u8]) -> Result<(), Error> {
     if raw.len() > MAX_RAW_POST_BYTES {
         return Err(Error::TooLarge {
             len: raw.len(),
@@ -46,7 +54,7 @@ pub fn parse(raw: &[u8]) -> Result<Value, Error> {
             offset: e.valid_up_to(),
         });
     }
-    Ok(serde_json::from_slice(raw)?)
+    Ok(())
 }
 
 /// Normalises an already parsed JSON document.
