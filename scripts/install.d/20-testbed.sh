@@ -12,7 +12,7 @@ os_dir=$root/testbed/opensearch
 venv=$root/.venv/testbed
 requirements=$root/testbed/moto/requirements.txt
 
-log() { printf '20-testbed: %s\n' "$*"; }
+log() { printf '20-testbed: [%3ss] %s\n' "$SECONDS" "$*"; }
 die() {
   printf '20-testbed: error: %s\n' "$*" >&2
   exit 1
