@@ -52,7 +52,9 @@ if [[ -x "$venv/bin/moto_server" && "$(cat "$venv/.sentimap-stamp" 2>/dev/null)"
 else
   log "moto: installing into .venv/testbed"
   [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  # --no-compile: byte-compiling every module of moto's dependencies (botocore, cfn-lint, sympy) took
+  # longer than the downloads here; Python compiles the few that moto_server imports on first use.
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile -r "$requirements"
   echo "$moto_hash" >"$venv/.sentimap-stamp"
   log "moto: $("$venv/bin/python" -c 'import moto; print(moto.__version__)') installed"
 fi
