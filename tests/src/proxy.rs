@@ -305,6 +305,8 @@ impl Proxy {
     ) -> std::io::Result<Proxy> {
         let client = reqwest::Client::builder()
             .no_proxy()
+            // A redirect is the upstream's answer to pass on, not one to follow.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared {
@@ -626,6 +628,7 @@ mod tests {
                                 .get("x-status")
                                 .and_then(|v| v.to_str().ok()?.parse().ok())
                                 .unwrap_or(200);
+                            let location = req.headers().get("x-location").cloned();
                             let method = req.method().to_string();
                             let path = req.uri().to_string();
                             let host = req
@@ -651,6 +654,9 @@ mod tests {
                                 header::CONTENT_TYPE,
                                 HeaderValue::from_static("application/json"),
                             );
+                            if let Some(location) = location {
+                                response.headers_mut().insert(header::LOCATION, location);
+                            }
                             Ok::<_, Infallible>(response)
                         }
                     });
@@ -735,6 +741,27 @@ mod tests {
             proxy.log()[0].outcome,
             Outcome::Forwarded(StatusCode::SERVICE_UNAVAILABLE)
         );
+    }
+
+    #[tokio::test]
+    async fn redirects_are_passed_on_not_followed() {
+        let upstream = echo().await;
+        let proxy = Proxy::passthrough(&upstream.url).await.unwrap();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = client
+            .get(format!("{}/old", proxy.url()))
+            .header("x-status", "307")
+            .header("x-location", "/new")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+        assert_eq!(response.headers()["location"], "/new");
+        assert_eq!(upstream.hits.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
