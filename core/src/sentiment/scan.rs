@@ -1,0 +1,487 @@
+//! Splits a text into the tokens the scorer weighs: words (with their lexicon entries), ASCII
+//! emoticons and emoji sequences. URLs, @mentions and the `RT` marker are dropped; hashtags are
+//! split into words at case and digit changes. No allocation beyond the caller's token vector.
+
+use super::lexicon::{self, Entry, MAX_KEY};
+
+/// Token kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Word,
+    Emoticon,
+    Emoji,
+}
+
+/// One token: a span of the scored text plus what the tables say about it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tok {
+    pub start: u32,
+    pub end: u32,
+    pub kind: Kind,
+    /// The lexicon entry of a word or emoticon.
+    pub entry: Option<&'static Entry>,
+    /// Valence from the tables (emoji included), before any rule.
+    pub base: f64,
+    /// Clause number: negation and boosters do not cross clause punctuation.
+    pub clause: u32,
+    /// A word in capitals (`GREAT`).
+    pub caps: bool,
+    /// A word found only after shortening a run of repeated letters (`goooood`).
+    pub elongated: bool,
+    /// A word that ends in `n't` without being listed.
+    pub nt: bool,
+}
+
+/// Counts gathered while scanning.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Marks {
+    pub exclamations: u32,
+    pub questions: u32,
+}
+
+/// Scans `text`, appending tokens to `out`.
+pub(crate) fn scan(text: &str, out: &mut Vec<Tok>) -> Marks {
+    let mut s = Scanner {
+        text,
+        out,
+        clause: 0,
+        marks: Marks::default(),
+    };
+    s.run();
+    s.marks
+}
+
+struct Scanner<'a, 'v> {
+    text: &'a str,
+    out: &'v mut Vec<Tok>,
+    clause: u32,
+    marks: Marks,
+}
+
+impl Scanner<'_, '_> {
+    fn run(&mut self) {
+        let bytes = self.text.as_bytes();
+        // Spans are u32; a longer text is scored on its first 4 GiB.
+        let len = bytes.len().min(u32::MAX as usize);
+        let mut i = 0;
+        while i < len {
+            let (c, w) = char_at(self.text, i);
+            if c.is_whitespace() {
+                i += w;
+                continue;
+            }
+            let start = i;
+            while i < len {
+                let (c, w) = char_at(self.text, i);
+                if c.is_whitespace() {
+                    break;
+                }
+                i += w;
+            }
+            self.raw(start, i.min(len));
+        }
+    }
+
+    /// A whitespace-delimited chunk: cut out emoji, then handle the plain pieces.
+    fn raw(&mut self, start: usize, end: usize) {
+        let chunk = &self.text.as_bytes()[start..end];
+        if chunk.is_ascii() {
+            self.plain(start, end);
+            return;
+        }
+        let mut piece = start;
+        let mut i = start;
+        while i < end {
+            let (c, w) = char_at(self.text, i);
+            if is_emoji_start(c) {
+                if piece < i {
+                    self.plain(piece, i);
+                }
+                i = self.emoji(i, end);
+                piece = i;
+            } else {
+                i += w;
+            }
+        }
+        if piece < end {
+            self.plain(piece, end);
+        }
+    }
+
+    /// A chunk without emoji: URL, mention, RT, emoticon, or words.
+    fn plain(&mut self, start: usize, end: usize) {
+        let t = &self.text[start..end];
+        let b = t.as_bytes();
+        if starts_with_ci(b, b"http://")
+            || starts_with_ci(b, b"https://")
+            || starts_with_ci(b, b"www.")
+        {
+            return;
+        }
+        if b.len() > 1 && (b[0] == b'@' || b[0] == 0xEF && t.starts_with('＠')) {
+            return;
+        }
+        if t == "RT" || t == "rt" {
+            return;
+        }
+        self.count_marks(b);
+        // The whole chunk an emoticon? (`:-)`, `</3`, `XD`)
+        if let Some(e) = emoticon(b) {
+            self.push_sign(start, end, Kind::Emoticon, Some(e), e.valence);
+            return;
+        }
+        // An emoticon glued to the end of a word (`today:(`, `love<3`).
+        for k in [4usize, 3, 2] {
+            if b.len() > k && matches!(b[b.len() - k], b':' | b';' | b'=' | b'<') {
+                if let Some(e) = emoticon(&b[b.len() - k..]) {
+                    self.words(start, end - k);
+                    self.push_sign(end - k, end, Kind::Emoticon, Some(e), e.valence);
+                    return;
+                }
+            }
+        }
+        self.words(start, end);
+    }
+
+    fn count_marks(&mut self, b: &[u8]) {
+        for &c in b {
+            match c {
+                b'!' => self.marks.exclamations += 1,
+                b'?' => self.marks.questions += 1,
+                _ => {}
+            }
+        }
+    }
+
+    /// Words of a plain chunk, split at punctuation; clause punctuation closes the clause.
+    fn words(&mut self, start: usize, end: usize) {
+        let b = self.text.as_bytes();
+        let hashtag = b.get(start) == Some(&b'#');
+        let mut i = start;
+        while i < end {
+            let (c, w) = char_at(self.text, i);
+            if is_word_char(c) {
+                let ws = i;
+                i += w;
+                while i < end {
+                    let (c, w) = char_at(self.text, i);
+                    if is_word_char(c) {
+                        i += w;
+                    } else if is_joiner(c)
+                        && i + w < end
+                        && is_word_char(char_at(self.text, i + w).0)
+                    {
+                        i += w;
+                    } else {
+                        break;
+                    }
+                }
+                if hashtag {
+                    self.hashtag(ws, i);
+                } else {
+                    self.word(ws, i);
+                }
+            } else {
+                if is_clause_mark(c) {
+                    self.clause += 1;
+                }
+                i += w;
+            }
+        }
+    }
+
+    /// `MerryChristmas2024` gives `Merry`, `Christmas`, `2024`; `NYC` and `lovemylife` stay whole.
+    fn hashtag(&mut self, start: usize, end: usize) {
+        let b = self.text.as_bytes();
+        if !b[start..end].is_ascii() {
+            self.word(start, end);
+            return;
+        }
+        let mut part = start;
+        for i in start + 1..end {
+            let (p, c) = (b[i - 1], b[i]);
+            let next = b.get(i + 1).copied().filter(|_| i + 1 < end);
+            let lower_upper = p.is_ascii_lowercase() && c.is_ascii_uppercase();
+            let acronym_end = p.is_ascii_uppercase()
+                && c.is_ascii_uppercase()
+                && next.is_some_and(|n| n.is_ascii_lowercase());
+            let digit_edge = p.is_ascii_digit() != c.is_ascii_digit();
+            if lower_upper || acronym_end || digit_edge {
+                self.word(part, i);
+                part = i;
+            }
+        }
+        self.word(part, end);
+    }
+
+    fn word(&mut self, start: usize, end: usize) {
+        let b = &self.text.as_bytes()[start..end];
+        let mut key = [0u8; MAX_KEY];
+        let mut letters = 0usize;
+        let mut lower = false;
+        let n = fold_key(b, &mut key, &mut letters, &mut lower);
+        let caps = letters >= 2 && !lower;
+        let mut elongated = false;
+        let mut entry = n.and_then(|n| lexicon::word(&key[..n]));
+        if entry.is_none() {
+            if let Some(n) = n {
+                // `goooood`: runs of 3+ letters shortened to 2, then to 1.
+                for keep in [2usize, 1] {
+                    let mut short = [0u8; MAX_KEY];
+                    let m = squeeze(&key[..n], keep, &mut short);
+                    if m < n {
+                        entry = lexicon::word(&short[..m]);
+                        if entry.is_some() {
+                            elongated = true;
+                            break;
+                        }
+                    }
+                }
+                // A possessive (`god's`) is rated as its noun.
+                if entry.is_none() && n > 2 && key[..n].ends_with(b"'s") {
+                    entry = lexicon::word(&key[..n - 2]);
+                }
+            }
+        }
+        let nt = entry.is_none() && n.is_some_and(|n| key[..n].ends_with(b"n't"));
+        let base = entry.map_or(0.0, |e| e.valence);
+        self.out.push(Tok {
+            start: start as u32,
+            end: end as u32,
+            kind: Kind::Word,
+            entry,
+            base,
+            clause: self.clause,
+            caps,
+            elongated,
+            nt,
+        });
+    }
+
+    /// An emoji sequence from `start`: base, modifiers, variation selectors, ZWJ-joined parts,
+    /// keycaps, tags, or a flag's pair of regional indicators. Returns where it ends.
+    fn emoji(&mut self, start: usize, end: usize) -> usize {
+        let (first, w) = char_at(self.text, start);
+        let mut i = start + w;
+        if is_regional(first) {
+            if i < end && is_regional(char_at(self.text, i).0) {
+                i += char_at(self.text, i).1;
+            }
+        } else {
+            while i < end {
+                let (c, w) = char_at(self.text, i);
+                if is_emoji_modifier(c) {
+                    i += w;
+                } else if c == '\u{200D}'
+                    && i + w < end
+                    && is_emoji_start(char_at(self.text, i + w).0)
+                {
+                    i += w + char_at(self.text, i + w).1;
+                } else {
+                    break;
+                }
+            }
+        }
+        let base = emoji_valence(&self.text[start..i]);
+        self.push_sign(start, i, Kind::Emoji, None, base);
+        i
+    }
+
+    fn push_sign(
+        &mut self,
+        start: usize,
+        end: usize,
+        kind: Kind,
+        entry: Option<&'static Entry>,
+        base: f64,
+    ) {
+        self.out.push(Tok {
+            start: start as u32,
+            end: end as u32,
+            kind,
+            entry,
+            base,
+            clause: self.clause,
+            caps: false,
+            elongated: false,
+            nt: false,
+        });
+        // A sign closes the clause before it, like punctuation.
+        self.clause += 1;
+    }
+}
+
+/// The char at byte `i` (a char boundary) and its width; a replacement char past the end.
+#[inline]
+fn char_at(text: &str, i: usize) -> (char, usize) {
+    let b = text.as_bytes();
+    match b.get(i) {
+        Some(&c) if c < 0x80 => (c as char, 1),
+        Some(_) => text
+            .get(i..)
+            .and_then(|s| s.chars().next())
+            .map_or(('\u{FFFD}', 1), |c| (c, c.len_utf8())),
+        None => ('\u{FFFD}', 1),
+    }
+}
+
+fn starts_with_ci(b: &[u8], prefix: &[u8]) -> bool {
+    b.len() >= prefix.len() && b[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+/// An emoticon entry for a whole chunk, matched case-insensitively.
+fn emoticon(b: &[u8]) -> Option<&'static Entry> {
+    if b.len() < 2 || b.len() > 8 || !b.is_ascii() {
+        return None;
+    }
+    let mut key = [0u8; 8];
+    for (k, c) in key.iter_mut().zip(b) {
+        *k = c.to_ascii_lowercase();
+    }
+    lexicon::word(&key[..b.len()]).filter(|e| e.has(lexicon::EMOTICON))
+}
+
+/// Lower-cases a word into `key` (curly apostrophes become `'`); `None` when too long.
+fn fold_key(
+    b: &[u8],
+    key: &mut [u8; MAX_KEY],
+    letters: &mut usize,
+    lower: &mut bool,
+) -> Option<usize> {
+    let mut n = 0;
+    let mut i = 0;
+    let mut fits = true;
+    while i < b.len() {
+        let c = b[i];
+        let out = if c == 0xE2
+            && b.get(i + 1) == Some(&0x80)
+            && matches!(b.get(i + 2), Some(0x98 | 0x99))
+        {
+            i += 3;
+            b'\''
+        } else {
+            i += 1;
+            if c.is_ascii_alphabetic() {
+                *letters += 1;
+                *lower |= c.is_ascii_lowercase();
+            } else if c >= 0x80 {
+                // Letters of other scripts: a word with them is never in capitals.
+                *lower = true;
+            }
+            c.to_ascii_lowercase()
+        };
+        if n < MAX_KEY {
+            key[n] = out;
+            n += 1;
+        } else {
+            fits = false;
+        }
+    }
+    fits.then_some(n)
+}
+
+/// Copies `key` with every run of 3+ equal letters cut to `keep`; returns the new length.
+fn squeeze(key: &[u8], keep: usize, out: &mut [u8; MAX_KEY]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < key.len() {
+        let c = key[i];
+        let mut run = 1;
+        while i + run < key.len() && key[i + run] == c {
+            run += 1;
+        }
+        let take = if run >= 3 && c.is_ascii_alphabetic() {
+            keep
+        } else {
+            run
+        };
+        for _ in 0..take {
+            out[n] = c;
+            n += 1;
+        }
+        i += run;
+    }
+    n
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphanumeric())
+}
+
+/// Joins two word characters into one word: `don't`, `don’t`, `well-known`.
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\'' | '’' | '‘' | '-')
+}
+
+fn is_clause_mark(c: char) -> bool {
+    matches!(
+        c,
+        '.' | ',' | ';' | ':' | '!' | '?' | '(' | ')' | '"' | '…' | '—' | '–' | '“' | '”'
+    )
+}
+
+/// Characters that start an emoji: the pictographic blocks, plus regional indicators.
+pub(crate) fn is_emoji_start(c: char) -> bool {
+    matches!(c as u32,
+        0x1F000..=0x1FAFF
+        | 0x2600..=0x27BF
+        | 0x2300..=0x23FF
+        | 0x2B00..=0x2BFF
+        | 0x2190..=0x21FF
+        | 0x3030 | 0x303D | 0x3297 | 0x3299)
+        && !is_emoji_modifier(c)
+}
+
+fn is_regional(c: char) -> bool {
+    ('\u{1F1E6}'..='\u{1F1FF}').contains(&c)
+}
+
+/// Variation selectors, skin tones, the keycap mark and tag characters.
+fn is_emoji_modifier(c: char) -> bool {
+    matches!(c as u32, 0xFE0E | 0xFE0F | 0x1F3FB..=0x1F3FF | 0x20E3 | 0xE0020..=0xE007F)
+}
+
+/// The valence of an emoji sequence: the whole sequence (without selectors and skin tones) if
+/// listed, else the mean of its rated ZWJ parts, else 0.
+fn emoji_valence(seq: &str) -> f64 {
+    let mut key = [0u8; MAX_KEY];
+    let mut n = 0;
+    let mut fits = true;
+    for c in seq.chars().filter(|&c| !is_emoji_modifier(c)) {
+        let w = c.len_utf8();
+        if n + w > MAX_KEY {
+            fits = false;
+            break;
+        }
+        c.encode_utf8(&mut key[n..n + w]);
+        n += w;
+    }
+    if fits {
+        if let Some(v) = lexicon::emoji(&key[..n]) {
+            return v;
+        }
+    }
+    let (mut sum, mut rated) = (0.0, 0u32);
+    for part in seq.split('\u{200D}') {
+        let mut key = [0u8; MAX_KEY];
+        let mut n = 0;
+        for c in part.chars().filter(|&c| !is_emoji_modifier(c)) {
+            let w = c.len_utf8();
+            if n + w > MAX_KEY {
+                n = 0;
+                break;
+            }
+            c.encode_utf8(&mut key[n..n + w]);
+            n += w;
+        }
+        if let Some(v) = lexicon::emoji(&key[..n]).filter(|v| *v != 0.0) {
+            sum += v;
+            rated += 1;
+        }
+    }
+    if rated == 0 {
+        0.0
+    } else {
+        sum / f64::from(rated)
+    }
+}
