@@ -28,7 +28,7 @@ use rules::{Totals, Weighed};
 use scan::{Kind, Tok};
 
 /// Compound at or above this is positive.
-pub const POSITIVE_THRESHOLD: f64 = 0.05;
+pub const POSITIVE_THRESHOLD: f64 = 0.3;
 /// Compound at or below this is negative.
 pub const NEGATIVE_THRESHOLD: f64 = -0.05;
 

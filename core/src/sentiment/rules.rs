@@ -24,6 +24,10 @@ const MAX_EXCLAMATIONS: u32 = 4;
 /// `?` emphasis per mark from two marks on, capped (VADER).
 const QUESTION: f64 = 0.18;
 const MAX_QUESTION: f64 = 0.96;
+/// Weight of sentiment words in a question: asking is weaker than asserting.
+pub(crate) const QUESTION_WEIGHT: f64 = 0.5;
+/// Weight of a title-case word inside a run of them mid-sentence (`Bad Girls Club`): a name.
+pub(crate) const NAME_WEIGHT: f64 = 0.0;
 /// How far back a negator or booster reaches, in words.
 const SCOPE: usize = 3;
 
@@ -132,6 +136,17 @@ pub(crate) fn apply(
             if is_word(t, tb, b"no") && next.is_some_and(is_rated_word) {
                 continue;
             }
+            // `like` carries sentiment as a verb (`I like it`), not as a preposition or filler
+            // (`like a pro`, `it's like 10pm`).
+            if is_word(t, tb, b"like") && !like_is_verb(tb, toks, i) {
+                continue;
+            }
+            // `well` as a discourse marker (`Well, ...`) or in `as well`.
+            if is_word(t, tb, b"well")
+                && (t.sentence_start || i >= 1 && is_word(&toks[i - 1], tb, b"as"))
+            {
+                continue;
+            }
         }
         if v == 0.0 {
             continue;
@@ -185,6 +200,12 @@ pub(crate) fn apply(
                 v *= NEGATION;
             }
         }
+        if t.question {
+            v *= QUESTION_WEIGHT;
+        }
+        if in_name(toks, i) {
+            v *= NAME_WEIGHT;
+        }
         weighed[i].valence = v;
     }
 
@@ -216,6 +237,90 @@ pub(crate) fn apply(
     }
 
     totals(toks, weighed, marks)
+}
+
+/// Whether `like` at `i` is the verb: after a subject pronoun, an auxiliary, `to` or an adverb.
+fn like_is_verb(tb: &[u8], toks: &[Tok], i: usize) -> bool {
+    const BEFORE_VERB: &[&[u8]] = &[
+        b"i",
+        b"you",
+        b"we",
+        b"they",
+        b"u",
+        b"ya",
+        b"ppl",
+        b"people",
+        b"who",
+        b"to",
+        b"would",
+        b"i'd",
+        b"you'd",
+        b"we'd",
+        b"they'd",
+        b"id",
+        b"do",
+        b"does",
+        b"did",
+        b"don't",
+        b"dont",
+        b"doesn't",
+        b"doesnt",
+        b"didn't",
+        b"didnt",
+        b"really",
+        b"just",
+        b"also",
+        b"totally",
+        b"definitely",
+        b"actually",
+        b"still",
+        b"might",
+        b"will",
+        b"i'll",
+        b"we'll",
+        b"you'll",
+        b"gonna",
+        b"should",
+        b"could",
+        b"may",
+        b"def",
+        b"kinda",
+        b"genuinely",
+        b"truly",
+        b"not",
+        b"never",
+        b"always",
+        b"i'm",
+        b"u'd",
+    ];
+    let Some(p) = i.checked_sub(1).map(|j| &toks[j]) else {
+        return false;
+    };
+    p.kind == Kind::Word
+        && p.clause == toks[i].clause
+        && BEFORE_VERB.iter().any(|w| is_word(p, tb, w))
+}
+
+/// Whether word `i` is a title-case word in a run of two or more that does not start its
+/// sentence (`... from Bad Girls Club`): most likely a name, not an opinion. Hashtags excluded.
+fn in_name(toks: &[Tok], i: usize) -> bool {
+    let t = &toks[i];
+    if !t.title || t.hashtag || t.kind != Kind::Word {
+        return false;
+    }
+    let title_at = |k: usize| {
+        toks.get(k)
+            .is_some_and(|u| u.kind == Kind::Word && u.title && !u.hashtag && u.clause == t.clause)
+    };
+    let mut from = i;
+    while from > 0 && title_at(from - 1) {
+        from -= 1;
+    }
+    let mut to = i;
+    while title_at(to + 1) {
+        to += 1;
+    }
+    to > from && !toks[from].sentence_start
 }
 
 /// The idiom starting at token `i`: (token count, valence, end of its span).

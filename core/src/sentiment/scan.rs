@@ -30,6 +30,14 @@ pub(crate) struct Tok {
     pub elongated: bool,
     /// A word that ends in `n't` without being listed.
     pub nt: bool,
+    /// A word in title case (`Good`): in a run mid-sentence, likely part of a name.
+    pub title: bool,
+    /// The first word of its sentence.
+    pub sentence_start: bool,
+    /// In a sentence that ends with `?`.
+    pub question: bool,
+    /// Part of a hashtag.
+    pub hashtag: bool,
 }
 
 /// Counts gathered while scanning.
@@ -46,6 +54,9 @@ pub(crate) fn scan(text: &str, out: &mut Vec<Tok>) -> Marks {
         out,
         clause: 0,
         marks: Marks::default(),
+        sentence_from: 0,
+        new_sentence: true,
+        in_hashtag: false,
     };
     s.run();
     s.marks
@@ -56,6 +67,10 @@ struct Scanner<'a, 'v> {
     out: &'v mut Vec<Tok>,
     clause: u32,
     marks: Marks,
+    /// Index in `out` of the current sentence's first token.
+    sentence_from: usize,
+    new_sentence: bool,
+    in_hashtag: bool,
 }
 
 impl Scanner<'_, '_> {
@@ -157,6 +172,7 @@ impl Scanner<'_, '_> {
     fn words(&mut self, start: usize, end: usize) {
         let b = self.text.as_bytes();
         let hashtag = b.get(start) == Some(&b'#');
+        self.in_hashtag = hashtag;
         let mut i = start;
         while i < end {
             let (c, w) = char_at(self.text, i);
@@ -185,9 +201,22 @@ impl Scanner<'_, '_> {
                 if is_clause_mark(c) {
                     self.clause += 1;
                 }
+                if matches!(c, '.' | '!' | '?' | '…') {
+                    self.end_sentence(c == '?');
+                }
                 i += w;
             }
         }
+    }
+
+    fn end_sentence(&mut self, question: bool) {
+        if question {
+            for t in &mut self.out[self.sentence_from..] {
+                t.question = true;
+            }
+        }
+        self.sentence_from = self.out.len();
+        self.new_sentence = true;
     }
 
     /// `MerryChristmas2024` gives `Merry`, `Christmas`, `2024`; `NYC` and `lovemylife` stay whole.
@@ -221,6 +250,10 @@ impl Scanner<'_, '_> {
         let mut lower = false;
         let n = fold_key(b, &mut key, &mut letters, &mut lower);
         let caps = letters >= 2 && !lower;
+        let title = letters >= 2
+            && b[0].is_ascii_uppercase()
+            && b[1..].iter().all(|c| !c.is_ascii_uppercase());
+        let sentence_start = std::mem::replace(&mut self.new_sentence, false);
         let mut elongated = false;
         let mut entry = n.and_then(|n| lexicon::word(&key[..n]));
         if entry.is_none() {
@@ -255,6 +288,10 @@ impl Scanner<'_, '_> {
             caps,
             elongated,
             nt,
+            title,
+            sentence_start,
+            question: false,
+            hashtag: self.in_hashtag,
         });
     }
 
@@ -305,6 +342,10 @@ impl Scanner<'_, '_> {
             caps: false,
             elongated: false,
             nt: false,
+            title: false,
+            sentence_start: false,
+            question: false,
+            hashtag: false,
         });
         // A sign closes the clause before it, like punctuation.
         self.clause += 1;
