@@ -18,12 +18,31 @@ const CONCEDE: u8 = 8;
 const EMOTICON: u8 = 16;
 const IDIOM_START: u8 = 32;
 const RATED: u8 = 64;
+const VERB_CUE: u8 = 128;
+
+/// Words the rules test by identity; ids mirrored by `src/sentiment/lexicon.rs` (`ID_*`).
+const SPECIAL: &[&str] = &[
+    "", "kind", "sort", "of", "no", "like", "well", "never", "so", "this", "doubt", "least", "at",
+    "as",
+];
+
+/// Words after which `like` is the verb (`I like`, `would like`, `really like`).
+const VERB_CUES: &[&str] = &[
+    "i", "you", "we", "they", "u", "ya", "ppl", "people", "who", "to", "would", "i'd", "you'd",
+    "we'd", "they'd", "id", "do", "does", "did", "don't", "dont", "doesn't", "doesnt", "didn't",
+    "didnt", "really", "just", "also", "totally", "definitely", "actually", "still", "might",
+    "will", "i'll", "we'll", "you'll", "gonna", "should", "could", "may", "def", "kinda",
+    "genuinely", "truly", "not", "never", "always", "i'm", "u'd",
+];
 
 #[derive(Default, Clone)]
 struct Word {
     valence: f64,
     boost: f64,
     flags: u8,
+    id: u8,
+    idiom_start: usize,
+    idiom_count: usize,
 }
 
 fn main() {
@@ -67,11 +86,28 @@ fn main() {
             other => panic!("rules.tsv: {key}: unknown class {other:?}"),
         }
     }
-    let mut idioms = Vec::new();
-    for (phrase, cols) in rows(&read("idioms.tsv")) {
-        let first = phrase.split(' ').next().unwrap_or_default().to_string();
-        words.entry(first).or_default().flags |= IDIOM_START;
-        idioms.push((phrase.clone(), number(&phrase, cols.first())));
+    for (id, w) in SPECIAL.iter().enumerate().skip(1) {
+        words.entry(w.to_string()).or_default().id = id as u8;
+    }
+    for w in VERB_CUES {
+        words.entry(w.to_string()).or_default().flags |= VERB_CUE;
+    }
+    // Idioms sorted by first word, so each first word owns a range; longest first within it.
+    let mut idioms: Vec<(Vec<String>, f64)> = rows(&read("idioms.tsv"))
+        .into_iter()
+        .map(|(phrase, cols)| {
+            let v = number(&phrase, cols.first());
+            (phrase.split(' ').map(str::to_string).collect(), v)
+        })
+        .collect();
+    idioms.sort_by(|a, b| a.0[0].cmp(&b.0[0]).then(b.0.len().cmp(&a.0.len())).then(a.0.cmp(&b.0)));
+    for (k, (ws, _)) in idioms.iter().enumerate() {
+        let w = words.entry(ws[0].clone()).or_default();
+        if w.flags & IDIOM_START == 0 {
+            w.flags |= IDIOM_START;
+            w.idiom_start = k;
+        }
+        w.idiom_count += 1;
     }
     let mut emoji: BTreeMap<String, f64> = BTreeMap::new();
     for (key, cols) in rows(&read("emoji.tsv")) {
@@ -97,8 +133,8 @@ fn main() {
                 let (k, w) = (keys[*i], &words[keys[*i]]);
                 let _ = writeln!(
                     out,
-                    "    Entry {{ key: {k:?}, valence: {:?}, boost: {:?}, flags: {} }},",
-                    w.valence, w.boost, w.flags
+                    "    Entry {{ key: {k:?}, tag: {}, valence: {:?}, boost: {:?}, flags: {}, id: {}, idioms: ({}, {}) }},",
+                    tag(k.as_bytes()), w.valence, w.boost, w.flags, w.id, w.idiom_start, w.idiom_count
                 );
             }
             None => out.push_str("    Entry::EMPTY,\n"),
@@ -121,14 +157,35 @@ fn main() {
     }
     out.push_str("];\n");
 
-    let _ = writeln!(out, "static IDIOMS: [(&str, f64); {}] = [", idioms.len());
-    for (p, v) in &idioms {
-        let _ = writeln!(out, "    ({p:?}, {v:?}),");
+    let _ = writeln!(out, "static IDIOMS: [(&[&str], f64); {}] = [", idioms.len());
+    for (ws, v) in &idioms {
+        let _ = writeln!(out, "    (&{ws:?}, {v:?}),");
     }
     out.push_str("];\n");
 
+    // Which (first byte, second byte) pairs start an emoticon: a cheap test before hashing.
+    let mut pairs = vec![0u64; 1024];
+    for (k, w) in &words {
+        if w.flags & EMOTICON != 0 && k.len() >= 2 {
+            let b = k.as_bytes();
+            for (x, y) in [(b[0], b[1]), (b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()), (b[0].to_ascii_uppercase(), b[1]), (b[0], b[1].to_ascii_uppercase())] {
+                let i = usize::from(x) << 8 | usize::from(y);
+                pairs[i / 64] |= 1 << (i % 64);
+            }
+        }
+    }
+    let _ = writeln!(out, "static EMOTICON_PAIRS: [u64; 1024] = {pairs:?};");
+
     let dest = Path::new(&env_or_die("OUT_DIR")).join("sentiment_tables.rs");
     std::fs::write(&dest, out).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
+}
+
+/// The first eight bytes of a key, little-endian, zero-padded: a quick reject before comparing.
+fn tag(b: &[u8]) -> u64 {
+    let mut t = [0u8; 8];
+    let n = b.len().min(8);
+    t[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(t)
 }
 
 fn env_or_die(name: &str) -> String {

@@ -17,26 +17,52 @@ pub(crate) const EMOTICON: u8 = 16;
 pub(crate) const IDIOM_START: u8 = 32;
 /// Has a rated valence (possibly a rated 0).
 pub(crate) const RATED: u8 = 64;
+/// A word after which `like` is the verb (`I like`, `would like`).
+pub(crate) const VERB_CUE: u8 = 128;
+
+/// Ids of the words the rules test by identity (mirrors `SPECIAL` in `build.rs`).
+pub(crate) const ID_KIND: u8 = 1;
+pub(crate) const ID_SORT: u8 = 2;
+pub(crate) const ID_OF: u8 = 3;
+pub(crate) const ID_NO: u8 = 4;
+pub(crate) const ID_LIKE: u8 = 5;
+pub(crate) const ID_WELL: u8 = 6;
+pub(crate) const ID_NEVER: u8 = 7;
+pub(crate) const ID_SO: u8 = 8;
+pub(crate) const ID_THIS: u8 = 9;
+pub(crate) const ID_DOUBT: u8 = 10;
+pub(crate) const ID_LEAST: u8 = 11;
+pub(crate) const ID_AT: u8 = 12;
+pub(crate) const ID_AS: u8 = 13;
 
 /// One word of the lexicon.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Entry {
     /// Lower-case key.
     pub key: &'static str,
+    /// The key's first eight bytes, little-endian, zero-padded.
+    pub tag: u64,
     /// Valence on [-4, 4] (0 for function words).
     pub valence: f64,
     /// For [`BOOST`] words: what they add to the magnitude of the word they modify.
     pub boost: f64,
     /// Class bits.
     pub flags: u8,
+    /// Identity for the rules (`ID_*`), 0 for most words.
+    pub id: u8,
+    /// The range of [`idioms`] starting with this word: (first, count).
+    pub idioms: (usize, usize),
 }
 
 impl Entry {
     const EMPTY: Entry = Entry {
         key: "",
+        tag: 0,
         valence: 0.0,
         boost: 0.0,
         flags: 0,
+        id: 0,
+        idioms: (0, 0),
     };
 
     pub fn has(&self, flag: u8) -> bool {
@@ -58,7 +84,9 @@ pub(crate) fn word(key: &[u8]) -> Option<&'static Entry> {
     let h = phash::hash(key, WORD_SEED);
     let d = WORD_DISP[phash::bucket(h, WORD_DISP.len())];
     let e = &WORDS[phash::slot(h, d, WORDS.len())];
-    (e.key.as_bytes() == key).then_some(e)
+    let k = e.key.as_bytes();
+    let same = k.len() == key.len() && e.tag == tag(key) && (k.len() <= 8 || k[8..] == key[8..]);
+    same.then_some(e)
 }
 
 /// The valence of an emoji written without variation selectors or skin-tone modifiers.
@@ -73,9 +101,25 @@ pub(crate) fn emoji(key: &[u8]) -> Option<f64> {
     (k.as_bytes() == key).then_some(v)
 }
 
-/// The idioms, as `(phrase, valence)`, phrases lower case with single spaces.
-pub(crate) fn idioms() -> &'static [(&'static str, f64)] {
-    &IDIOMS
+/// The first eight bytes of a key, little-endian, zero-padded.
+#[inline]
+fn tag(b: &[u8]) -> u64 {
+    let mut t = [0u8; 8];
+    let n = b.len().min(8);
+    t[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(t)
+}
+
+/// The idioms starting with `e`'s word, longest first, as `(words, valence)`.
+pub(crate) fn idioms(e: &Entry) -> &'static [(&'static [&'static str], f64)] {
+    IDIOMS.get(e.idioms.0..e.idioms.0 + e.idioms.1).unwrap_or_default()
+}
+
+/// Whether some emoticon starts with bytes `a`, `b` (either case).
+#[inline]
+pub(crate) fn may_start_emoticon(a: u8, b: u8) -> bool {
+    let i = usize::from(a) << 8 | usize::from(b);
+    EMOTICON_PAIRS[i / 64] & (1 << (i % 64)) != 0
 }
 
 #[cfg(test)]

@@ -2,7 +2,10 @@
 //! dampeners, capitals, elongation, idioms, contrast and concession, `!` and `?` emphasis.
 //! Constants marked (VADER) are Hutto & Gilbert's empirically derived values.
 
-use super::lexicon::{self, BOOST, CONCEDE, CONTRAST, IDIOM_START, NEG, RATED};
+use super::lexicon::{
+    self, BOOST, CONCEDE, CONTRAST, IDIOM_START, ID_AS, ID_AT, ID_DOUBT, ID_KIND, ID_LEAST, ID_LIKE,
+    ID_NEVER, ID_NO, ID_OF, ID_SO, ID_SORT, ID_THIS, ID_WELL, NEG, RATED, VERB_CUE,
+};
 use super::scan::{Kind, Marks, Tok};
 
 /// Added to a word's magnitude when written in capitals among other words (VADER).
@@ -57,11 +60,12 @@ pub(crate) struct Totals {
 }
 
 fn entry_has(t: &Tok, flag: u8) -> bool {
-    t.entry.is_some_and(|e| e.has(flag))
+    t.flags & flag != 0
 }
 
-fn is_word(t: &Tok, text: &[u8], w: &[u8]) -> bool {
-    t.kind == Kind::Word && text[t.start as usize..t.end as usize].eq_ignore_ascii_case(w)
+/// Whether `t` is the special word `id` (`lexicon::ID_*`).
+fn is_word(t: &Tok, id: u8) -> bool {
+    t.id == id && t.kind == Kind::Word
 }
 
 fn is_negator(t: &Tok) -> bool {
@@ -104,7 +108,7 @@ pub(crate) fn apply(
             weighed[i].valence = t.base;
             continue;
         }
-        if !use_lexicon {
+        if !use_lexicon || t.base == 0.0 && !entry_has(t, IDIOM_START) {
             continue;
         }
         let mut v = t.base;
@@ -127,23 +131,23 @@ pub(crate) fn apply(
                 continue;
             }
             // `kind of`, `sort of` as dampeners.
-            if (is_word(t, tb, b"kind") || is_word(t, tb, b"sort"))
-                && next.is_some_and(|n| is_word(n, tb, b"of"))
+            if (is_word(t, ID_KIND) || is_word(t, ID_SORT))
+                && next.is_some_and(|n| is_word(n, ID_OF))
             {
                 continue;
             }
             // `no` before a rated word is a determiner that negates it (`no good`), not a `No!`.
-            if is_word(t, tb, b"no") && next.is_some_and(is_rated_word) {
+            if is_word(t, ID_NO) && next.is_some_and(is_rated_word) {
                 continue;
             }
             // `like` carries sentiment as a verb (`I like it`), not as a preposition or filler
             // (`like a pro`, `it's like 10pm`).
-            if is_word(t, tb, b"like") && !like_is_verb(tb, toks, i) {
+            if is_word(t, ID_LIKE) && !like_is_verb(toks, i) {
                 continue;
             }
             // `well` as a discourse marker (`Well, ...`) or in `as well`.
-            if is_word(t, tb, b"well")
-                && (t.sentence_start || i >= 1 && is_word(&toks[i - 1], tb, b"as"))
+            if is_word(t, ID_WELL)
+                && (t.sentence_start || i >= 1 && is_word(&toks[i - 1], ID_AS))
             {
                 continue;
             }
@@ -174,18 +178,18 @@ pub(crate) fn apply(
                     s += sign * CAPS_BOOST;
                 }
                 v += s * BOOST_DECAY[d - 1];
-            } else if is_word(p, tb, b"kind") || is_word(p, tb, b"sort") {
-                if d >= 2 && is_word(&toks[i - d + 1], tb, b"of") {
+            } else if is_word(p, ID_KIND) || is_word(p, ID_SORT) {
+                if d >= 2 && is_word(&toks[i - d + 1], ID_OF) {
                     v -= sign * 0.293 * BOOST_DECAY[d - 1];
                 }
             }
-            if is_negator(p) || is_word(p, tb, b"no") {
+            if is_negator(p) || is_word(p, ID_NO) {
                 // `never so good` intensifies; `no doubt` / `without doubt` do not negate.
-                let intensifies = is_word(p, tb, b"never")
+                let intensifies = is_word(p, ID_NEVER)
                     && d >= 2
-                    && (is_word(&toks[i - d + 1], tb, b"so")
-                        || is_word(&toks[i - d + 1], tb, b"this"));
-                let doubt = d >= 2 && is_word(&toks[i - d + 1], tb, b"doubt");
+                    && (is_word(&toks[i - d + 1], ID_SO)
+                        || is_word(&toks[i - d + 1], ID_THIS));
+                let doubt = d >= 2 && is_word(&toks[i - d + 1], ID_DOUBT);
                 if intensifies {
                     v *= 1.25;
                 } else if !doubt {
@@ -194,8 +198,8 @@ pub(crate) fn apply(
             }
         }
         // `least` negates, `at least` does not.
-        if i >= 1 && is_word(&toks[i - 1], tb, b"least") && toks[i - 1].clause == t.clause {
-            let at = i >= 2 && is_word(&toks[i - 2], tb, b"at");
+        if i >= 1 && is_word(&toks[i - 1], ID_LEAST) && toks[i - 1].clause == t.clause {
+            let at = i >= 2 && is_word(&toks[i - 2], ID_AT);
             if !at {
                 v *= NEGATION;
             }
@@ -240,65 +244,10 @@ pub(crate) fn apply(
 }
 
 /// Whether `like` at `i` is the verb: after a subject pronoun, an auxiliary, `to` or an adverb.
-fn like_is_verb(tb: &[u8], toks: &[Tok], i: usize) -> bool {
-    const BEFORE_VERB: &[&[u8]] = &[
-        b"i",
-        b"you",
-        b"we",
-        b"they",
-        b"u",
-        b"ya",
-        b"ppl",
-        b"people",
-        b"who",
-        b"to",
-        b"would",
-        b"i'd",
-        b"you'd",
-        b"we'd",
-        b"they'd",
-        b"id",
-        b"do",
-        b"does",
-        b"did",
-        b"don't",
-        b"dont",
-        b"doesn't",
-        b"doesnt",
-        b"didn't",
-        b"didnt",
-        b"really",
-        b"just",
-        b"also",
-        b"totally",
-        b"definitely",
-        b"actually",
-        b"still",
-        b"might",
-        b"will",
-        b"i'll",
-        b"we'll",
-        b"you'll",
-        b"gonna",
-        b"should",
-        b"could",
-        b"may",
-        b"def",
-        b"kinda",
-        b"genuinely",
-        b"truly",
-        b"not",
-        b"never",
-        b"always",
-        b"i'm",
-        b"u'd",
-    ];
-    let Some(p) = i.checked_sub(1).map(|j| &toks[j]) else {
-        return false;
-    };
-    p.kind == Kind::Word
-        && p.clause == toks[i].clause
-        && BEFORE_VERB.iter().any(|w| is_word(p, tb, w))
+fn like_is_verb(toks: &[Tok], i: usize) -> bool {
+    i.checked_sub(1).map(|j| &toks[j]).is_some_and(|p| {
+        p.kind == Kind::Word && p.clause == toks[i].clause && entry_has(p, VERB_CUE)
+    })
 }
 
 /// Whether word `i` is a title-case word in a run of two or more that does not start its
@@ -325,29 +274,23 @@ fn in_name(toks: &[Tok], i: usize) -> bool {
 
 /// The idiom starting at token `i`: (token count, valence, end of its span).
 fn idiom_at(tb: &[u8], toks: &[Tok], i: usize) -> Option<(usize, f64, u32)> {
-    let mut best: Option<(usize, f64, u32)> = None;
-    'idioms: for &(phrase, val) in lexicon::idioms() {
-        let mut k = i;
-        let mut count = 0;
-        for w in phrase.split(' ') {
-            let Some(t) = toks.get(k) else {
-                continue 'idioms;
-            };
-            if t.kind != Kind::Word || (k > i && t.clause != toks[i].clause) {
+    let first = toks[i].entry?;
+    'idioms: for &(words, val) in lexicon::idioms(first) {
+        let Some(span) = toks.get(i..i + words.len()) else {
+            continue;
+        };
+        for (t, w) in span.iter().zip(words).skip(1) {
+            if t.kind != Kind::Word || t.clause != toks[i].clause {
                 continue 'idioms;
             }
-            let tw = &tb[t.start as usize..t.end as usize];
-            if !eq_word(tw, w.as_bytes()) {
+            if !eq_word(&tb[t.start as usize..t.end as usize], w.as_bytes()) {
                 continue 'idioms;
             }
-            k += 1;
-            count += 1;
         }
-        if best.is_none_or(|b| count > b.0) {
-            best = Some((count, val, toks[k - 1].end));
-        }
+        // The first word matched by its entry; idioms are listed longest first.
+        return Some((words.len(), val, span[span.len() - 1].end));
     }
-    best
+    None
 }
 
 /// Case-insensitive word equality that treats `’` as `'`.

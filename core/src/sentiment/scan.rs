@@ -22,6 +22,10 @@ pub(crate) struct Tok {
     pub entry: Option<&'static Entry>,
     /// Valence from the tables (emoji included), before any rule.
     pub base: f64,
+    /// The entry's class bits (0 when none).
+    pub flags: u8,
+    /// The entry's identity for the rules (`lexicon::ID_*`, 0 when none).
+    pub id: u8,
     /// Clause number: negation and boosters do not cross clause punctuation.
     pub clause: u32,
     /// A word in capitals (`GREAT`).
@@ -259,7 +263,8 @@ impl Scanner<'_, '_> {
         if entry.is_none() {
             if let Some(n) = n {
                 // `goooood`: runs of 3+ letters shortened to 2, then to 1.
-                for keep in [2usize, 1] {
+                let stretched = key[..n].windows(3).any(|w| w[0] == w[1] && w[1] == w[2]);
+                for keep in [2usize, 1].into_iter().filter(|_| stretched) {
                     let mut short = [0u8; MAX_KEY];
                     let m = squeeze(&key[..n], keep, &mut short);
                     if m < n {
@@ -274,6 +279,10 @@ impl Scanner<'_, '_> {
                 if entry.is_none() && n > 2 && key[..n].ends_with(b"'s") {
                     entry = lexicon::word(&key[..n - 2]);
                 }
+                // An inflected form the lexicon lacks is rated as its base (`coolest`, `sucking`).
+                if entry.is_none() {
+                    entry = lemma(&key[..n]);
+                }
             }
         }
         let nt = entry.is_none() && n.is_some_and(|n| key[..n].ends_with(b"n't"));
@@ -284,6 +293,8 @@ impl Scanner<'_, '_> {
             kind: Kind::Word,
             entry,
             base,
+            flags: entry.map_or(0, |e| e.flags),
+            id: entry.map_or(0, |e| e.id),
             clause: self.clause,
             caps,
             elongated,
@@ -338,6 +349,8 @@ impl Scanner<'_, '_> {
             kind,
             entry,
             base,
+            flags: entry.map_or(0, |e| e.flags),
+            id: 0,
             clause: self.clause,
             caps: false,
             elongated: false,
@@ -372,7 +385,7 @@ fn starts_with_ci(b: &[u8], prefix: &[u8]) -> bool {
 
 /// An emoticon entry for a whole chunk, matched case-insensitively.
 fn emoticon(b: &[u8]) -> Option<&'static Entry> {
-    if b.len() < 2 || b.len() > 8 || !b.is_ascii() {
+    if b.len() < 2 || b.len() > 8 || !lexicon::may_start_emoticon(b[0], b[1]) || !b.is_ascii() {
         return None;
     }
     let mut key = [0u8; 8];
@@ -419,6 +432,50 @@ fn fold_key(
         }
     }
     fits.then_some(n)
+}
+
+/// The entry of the base of a comparative or superlative the lexicon lacks (`coolest`, `funnier`).
+/// Only rated, non-function entries count, and `like` never (`likely` is not `like`).
+fn lemma(key: &[u8]) -> Option<&'static Entry> {
+    const RULES: &[(&[u8], &[u8])] = &[
+        (b"iest", b"y"),
+        (b"ier", b"y"),
+        (b"ily", b"y"),
+        (b"ied", b"y"),
+        (b"ies", b"y"),
+        (b"est", b""),
+        (b"est", b"e"),
+    ];
+    for &(suffix, repl) in RULES {
+        if key.len() < suffix.len() + 3 || !key.ends_with(suffix) {
+            continue;
+        }
+        let stem = &key[..key.len() - suffix.len()];
+        let mut buf = [0u8; MAX_KEY];
+        let mut candidates = [0usize; 2];
+        buf[..stem.len()].copy_from_slice(stem);
+        buf[stem.len()..stem.len() + repl.len()].copy_from_slice(repl);
+        candidates[0] = stem.len() + repl.len();
+        // `hottest`, `stopping`: undouble the last consonant.
+        let l = stem.len();
+        candidates[1] = if repl.is_empty() && l >= 4 && stem[l - 1] == stem[l - 2] && !b"aeiouls".contains(&stem[l - 1]) {
+            l - 1
+        } else {
+            0
+        };
+        for &m in candidates.iter().filter(|&&m| m >= 3) {
+            let found = lexicon::word(&buf[..m]).filter(|e| {
+                e.has(lexicon::RATED)
+                    && e.valence != 0.0
+                    && e.flags & (lexicon::EMOTICON | lexicon::BOOST | lexicon::NEG) == 0
+                    && e.key != "like"
+            });
+            if found.is_some() {
+                return found;
+            }
+        }
+    }
+    None
 }
 
 /// Copies `key` with every run of 3+ equal letters cut to `keep`; returns the new length.

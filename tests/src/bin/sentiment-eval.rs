@@ -155,11 +155,13 @@ const SETS: &[&str] = &[
 fn main() -> ExitCode {
     let mut check = false;
     let mut dump = false;
+    let mut speed = false;
     let mut dir: Option<PathBuf> = None;
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--check" => check = true,
             "--dump" => dump = true,
+            "--speed" => speed = true,
             a if a.starts_with('-') => {
                 eprintln!("usage: sentiment-eval [--check] [DATA_DIR]");
                 return ExitCode::from(2);
@@ -171,6 +173,9 @@ fn main() -> ExitCode {
     let mut out = std::io::stdout().lock();
     if dump {
         return dump_items(&dir, &mut out);
+    }
+    if speed {
+        return speed_check(&dir, &mut out);
     }
     let mut figures = Vec::new();
     let _ = writeln!(out, "sentiment evaluation on {}", dir.display());
@@ -248,5 +253,34 @@ fn dump_items(dir: &Path, out: &mut impl Write) -> ExitCode {
             );
         }
     }
+    ExitCode::SUCCESS
+}
+
+/// `--speed`: a quick single-thread throughput figure on `tweeteval_val` (the criterion benchmark
+/// `cargo bench -p sentimap-core --bench sentiment` is the reference, with the VADER ratio).
+fn speed_check(dir: &Path, out: &mut impl Write) -> ExitCode {
+    let Ok(text) = std::fs::read_to_string(dir.join("tweeteval_val/val.jsonl")) else {
+        eprintln!("sentiment-eval: cannot read tweeteval_val/val.jsonl");
+        return ExitCode::from(2);
+    };
+    let texts: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Item>(l).ok())
+        .map(|i| i.text)
+        .collect();
+    let mut scorer = Scorer::new();
+    let mut best = 0.0f64;
+    for _ in 0..5 {
+        let start = std::time::Instant::now();
+        let mut n = 0u64;
+        while start.elapsed().as_millis() < 400 {
+            for t in &texts {
+                std::hint::black_box(scorer.summary(std::hint::black_box(t), None));
+            }
+            n += texts.len() as u64;
+        }
+        best = best.max(n as f64 / start.elapsed().as_secs_f64());
+    }
+    let _ = writeln!(out, "tweeteval_val: {best:.0} texts/s (Scorer::summary, one thread, best of 5)");
     ExitCode::SUCCESS
 }
