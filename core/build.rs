@@ -20,6 +20,9 @@ const IDIOM_START: u8 = 32;
 const RATED: u8 = 64;
 const VERB_CUE: u8 = 128;
 
+/// Size of the word filter in u64s (2^17 bits).
+const FILTER_WORDS: usize = 2048;
+
 /// Words the rules test by identity; ids mirrored by `src/sentiment/lexicon.rs` (`ID_*`).
 const SPECIAL: &[&str] = &[
     "", "kind", "sort", "of", "no", "like", "well", "never", "so", "this", "doubt", "least", "at",
@@ -28,11 +31,56 @@ const SPECIAL: &[&str] = &[
 
 /// Words after which `like` is the verb (`I like`, `would like`, `really like`).
 const VERB_CUES: &[&str] = &[
-    "i", "you", "we", "they", "u", "ya", "ppl", "people", "who", "to", "would", "i'd", "you'd",
-    "we'd", "they'd", "id", "do", "does", "did", "don't", "dont", "doesn't", "doesnt", "didn't",
-    "didnt", "really", "just", "also", "totally", "definitely", "actually", "still", "might",
-    "will", "i'll", "we'll", "you'll", "gonna", "should", "could", "may", "def", "kinda",
-    "genuinely", "truly", "not", "never", "always", "i'm", "u'd",
+    "i",
+    "you",
+    "we",
+    "they",
+    "u",
+    "ya",
+    "ppl",
+    "people",
+    "who",
+    "to",
+    "would",
+    "i'd",
+    "you'd",
+    "we'd",
+    "they'd",
+    "id",
+    "do",
+    "does",
+    "did",
+    "don't",
+    "dont",
+    "doesn't",
+    "doesnt",
+    "didn't",
+    "didnt",
+    "really",
+    "just",
+    "also",
+    "totally",
+    "definitely",
+    "actually",
+    "still",
+    "might",
+    "will",
+    "i'll",
+    "we'll",
+    "you'll",
+    "gonna",
+    "should",
+    "could",
+    "may",
+    "def",
+    "kinda",
+    "genuinely",
+    "truly",
+    "not",
+    "never",
+    "always",
+    "i'm",
+    "u'd",
 ];
 
 #[derive(Default, Clone)]
@@ -100,7 +148,12 @@ fn main() {
             (phrase.split(' ').map(str::to_string).collect(), v)
         })
         .collect();
-    idioms.sort_by(|a, b| a.0[0].cmp(&b.0[0]).then(b.0.len().cmp(&a.0.len())).then(a.0.cmp(&b.0)));
+    idioms.sort_by(|a, b| {
+        a.0[0]
+            .cmp(&b.0[0])
+            .then(b.0.len().cmp(&a.0.len()))
+            .then(a.0.cmp(&b.0))
+    });
     for (k, (ws, _)) in idioms.iter().enumerate() {
         let w = words.entry(ws[0].clone()).or_default();
         if w.flags & IDIOM_START == 0 {
@@ -142,6 +195,18 @@ fn main() {
     }
     out.push_str("];\n");
 
+    // A 2^17-bit filter on the low hash bits: most words of a text are not in the lexicon, and
+    // this 16 KiB bitmap (cache resident) turns them away before the table is touched.
+    let mut filter = vec![0u64; FILTER_WORDS];
+    for k in &keys {
+        let bit = (phash::hash(k.as_bytes(), seed) & (FILTER_WORDS as u64 * 64 - 1)) as usize;
+        filter[bit / 64] |= 1 << (bit % 64);
+    }
+    let _ = writeln!(
+        out,
+        "static WORD_FILTER: [u64; {FILTER_WORDS}] = {filter:?};"
+    );
+
     let ekeys: Vec<&String> = emoji.keys().collect();
     let (seed, disp, slots) = perfect_hash(&ekeys);
     let _ = writeln!(out, "const EMOJI_SEED: u64 = {seed};");
@@ -168,7 +233,12 @@ fn main() {
     for (k, w) in &words {
         if w.flags & EMOTICON != 0 && k.len() >= 2 {
             let b = k.as_bytes();
-            for (x, y) in [(b[0], b[1]), (b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()), (b[0].to_ascii_uppercase(), b[1]), (b[0], b[1].to_ascii_uppercase())] {
+            for (x, y) in [
+                (b[0], b[1]),
+                (b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()),
+                (b[0].to_ascii_uppercase(), b[1]),
+                (b[0], b[1].to_ascii_uppercase()),
+            ] {
                 let i = usize::from(x) << 8 | usize::from(y);
                 pairs[i / 64] |= 1 << (i % 64);
             }
@@ -188,6 +258,8 @@ fn tag(b: &[u8]) -> u64 {
     u64::from_le_bytes(t)
 }
 
+// A build script is not the core: it reads cargo's variables and the data files.
+#[allow(clippy::disallowed_methods)]
 fn env_or_die(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"))
 }

@@ -51,7 +51,7 @@ pub(crate) struct Entry {
     /// Identity for the rules (`ID_*`), 0 for most words.
     pub id: u8,
     /// The range of [`idioms`] starting with this word: (first, count).
-    pub idioms: (usize, usize),
+    pub idioms: (u16, u16),
 }
 
 impl Entry {
@@ -82,6 +82,10 @@ pub(crate) fn word(key: &[u8]) -> Option<&'static Entry> {
         return None;
     }
     let h = phash::hash(key, WORD_SEED);
+    let bit = (h & (WORD_FILTER.len() as u64 * 64 - 1)) as usize;
+    if WORD_FILTER[bit / 64] & (1 << (bit % 64)) == 0 {
+        return None;
+    }
     let d = WORD_DISP[phash::bucket(h, WORD_DISP.len())];
     let e = &WORDS[phash::slot(h, d, WORDS.len())];
     let k = e.key.as_bytes();
@@ -112,7 +116,8 @@ fn tag(b: &[u8]) -> u64 {
 
 /// The idioms starting with `e`'s word, longest first, as `(words, valence)`.
 pub(crate) fn idioms(e: &Entry) -> &'static [(&'static [&'static str], f64)] {
-    IDIOMS.get(e.idioms.0..e.idioms.0 + e.idioms.1).unwrap_or_default()
+    let (from, n) = (usize::from(e.idioms.0), usize::from(e.idioms.1));
+    IDIOMS.get(from..from + n).unwrap_or_default()
 }
 
 /// Whether some emoticon starts with bytes `a`, `b` (either case).

@@ -8,9 +8,10 @@
 //! ```
 //! use sentimap_core::sentiment::{score, Label, Method};
 //!
-//! let s = score("The food was not bad at all, but the service was SO slow :(", None);
+//! let s = score("The food was not bad at all, but the service was SO rude :(", None);
 //! assert_eq!(s.label, Label::Negative);
 //! assert_eq!(s.method, Method::Lexicon);
+//! assert!(s.evidence.iter().any(|e| e.token == "bad" && e.valence > 0.0)); // "not bad"
 //! assert!(s.evidence.iter().any(|e| e.token == ":("));
 //! ```
 //!

@@ -3,8 +3,8 @@
 //! Constants marked (VADER) are Hutto & Gilbert's empirically derived values.
 
 use super::lexicon::{
-    self, BOOST, CONCEDE, CONTRAST, IDIOM_START, ID_AS, ID_AT, ID_DOUBT, ID_KIND, ID_LEAST, ID_LIKE,
-    ID_NEVER, ID_NO, ID_OF, ID_SO, ID_SORT, ID_THIS, ID_WELL, NEG, RATED, VERB_CUE,
+    self, BOOST, CONCEDE, CONTRAST, IDIOM_START, ID_AS, ID_AT, ID_DOUBT, ID_KIND, ID_LEAST,
+    ID_LIKE, ID_NEVER, ID_NO, ID_OF, ID_SO, ID_SORT, ID_THIS, ID_WELL, NEG, RATED, VERB_CUE,
 };
 use super::scan::{Kind, Marks, Tok};
 
@@ -146,9 +146,7 @@ pub(crate) fn apply(
                 continue;
             }
             // `well` as a discourse marker (`Well, ...`) or in `as well`.
-            if is_word(t, ID_WELL)
-                && (t.sentence_start || i >= 1 && is_word(&toks[i - 1], ID_AS))
-            {
+            if is_word(t, ID_WELL) && (t.sentence_start || i >= 1 && is_word(&toks[i - 1], ID_AS)) {
                 continue;
             }
         }
@@ -178,17 +176,17 @@ pub(crate) fn apply(
                     s += sign * CAPS_BOOST;
                 }
                 v += s * BOOST_DECAY[d - 1];
-            } else if is_word(p, ID_KIND) || is_word(p, ID_SORT) {
-                if d >= 2 && is_word(&toks[i - d + 1], ID_OF) {
-                    v -= sign * 0.293 * BOOST_DECAY[d - 1];
-                }
+            } else if (is_word(p, ID_KIND) || is_word(p, ID_SORT))
+                && d >= 2
+                && is_word(&toks[i - d + 1], ID_OF)
+            {
+                v -= sign * 0.293 * BOOST_DECAY[d - 1];
             }
             if is_negator(p) || is_word(p, ID_NO) {
                 // `never so good` intensifies; `no doubt` / `without doubt` do not negate.
                 let intensifies = is_word(p, ID_NEVER)
                     && d >= 2
-                    && (is_word(&toks[i - d + 1], ID_SO)
-                        || is_word(&toks[i - d + 1], ID_THIS));
+                    && (is_word(&toks[i - d + 1], ID_SO) || is_word(&toks[i - d + 1], ID_THIS));
                 let doubt = d >= 2 && is_word(&toks[i - d + 1], ID_DOUBT);
                 if intensifies {
                     v *= 1.25;

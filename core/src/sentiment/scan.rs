@@ -60,7 +60,6 @@ pub(crate) fn scan(text: &str, out: &mut Vec<Tok>) -> Marks {
         marks: Marks::default(),
         sentence_from: 0,
         new_sentence: true,
-        in_hashtag: false,
     };
     s.run();
     s.marks
@@ -74,40 +73,59 @@ struct Scanner<'a, 'v> {
     /// Index in `out` of the current sentence's first token.
     sentence_from: usize,
     new_sentence: bool,
-    in_hashtag: bool,
 }
 
 impl Scanner<'_, '_> {
     fn run(&mut self) {
-        let bytes = self.text.as_bytes();
-        // Spans are u32; a longer text is scored on its first 4 GiB.
-        let len = bytes.len().min(u32::MAX as usize);
+        let b = self.text.as_bytes();
+        // Spans are u32; a longer text is scored on its first 4 GiB (cut at a char boundary).
+        let mut len = b.len().min(u32::MAX as usize);
+        while !self.text.is_char_boundary(len) {
+            len -= 1;
+        }
         let mut i = 0;
         while i < len {
-            let (c, w) = char_at(self.text, i);
-            if c.is_whitespace() {
-                i += w;
-                continue;
+            let c = b[i];
+            if c < 0x80 {
+                if CLASS[usize::from(c)] & WS != 0 {
+                    i += 1;
+                    continue;
+                }
+            } else {
+                let (ch, w) = char_at(self.text, i);
+                if ch.is_whitespace() {
+                    i += w;
+                    continue;
+                }
             }
             let start = i;
+            let mut ascii = true;
             while i < len {
-                let (c, w) = char_at(self.text, i);
-                if c.is_whitespace() {
-                    break;
+                let c = b[i];
+                if c < 0x80 {
+                    if CLASS[usize::from(c)] & WS != 0 {
+                        break;
+                    }
+                    i += 1;
+                } else {
+                    let (ch, w) = char_at(self.text, i);
+                    if ch.is_whitespace() {
+                        break;
+                    }
+                    ascii = false;
+                    i += w;
                 }
-                i += w;
             }
-            self.raw(start, i.min(len));
+            if ascii {
+                self.plain(start, i);
+            } else {
+                self.raw(start, i);
+            }
         }
     }
 
-    /// A whitespace-delimited chunk: cut out emoji, then handle the plain pieces.
+    /// A whitespace-delimited chunk with non-ASCII: cut out emoji, then handle the plain pieces.
     fn raw(&mut self, start: usize, end: usize) {
-        let chunk = &self.text.as_bytes()[start..end];
-        if chunk.is_ascii() {
-            self.plain(start, end);
-            return;
-        }
         let mut piece = start;
         let mut i = start;
         while i < end {
@@ -129,84 +147,74 @@ impl Scanner<'_, '_> {
 
     /// A chunk without emoji: URL, mention, RT, emoticon, or words.
     fn plain(&mut self, start: usize, end: usize) {
-        let t = &self.text[start..end];
-        let b = t.as_bytes();
-        if starts_with_ci(b, b"http://")
-            || starts_with_ci(b, b"https://")
-            || starts_with_ci(b, b"www.")
-        {
-            return;
+        let b = &self.text.as_bytes()[start..end];
+        match b[0] {
+            b'h' | b'H' if starts_with_ci(b, b"http://") || starts_with_ci(b, b"https://") => {
+                return
+            }
+            b'w' | b'W' if starts_with_ci(b, b"www.") => return,
+            b'@' if b.len() > 1 => return,
+            0xEF if b.len() > 3 && b.starts_with("＠".as_bytes()) => return,
+            b'R' | b'r' if b == b"RT" || b == b"rt" => return,
+            _ => {}
         }
-        if b.len() > 1 && (b[0] == b'@' || b[0] == 0xEF && t.starts_with('＠')) {
-            return;
-        }
-        if t == "RT" || t == "rt" {
-            return;
-        }
-        self.count_marks(b);
-        // The whole chunk an emoticon? (`:-)`, `</3`, `XD`)
-        if let Some(e) = emoticon(b) {
-            self.push_sign(start, end, Kind::Emoticon, Some(e), e.valence);
-            return;
-        }
-        // An emoticon glued to the end of a word (`today:(`, `love<3`).
-        for k in [4usize, 3, 2] {
-            if b.len() > k && matches!(b[b.len() - k], b':' | b';' | b'=' | b'<') {
-                if let Some(e) = emoticon(&b[b.len() - k..]) {
-                    self.words(start, end - k);
-                    self.push_sign(end - k, end, Kind::Emoticon, Some(e), e.valence);
-                    return;
+        if b.len() >= 2 {
+            // The whole chunk an emoticon? (`:-)`, `</3`, `XD`)
+            if let Some(e) = emoticon(b) {
+                self.push_sign(start, end, Kind::Emoticon, Some(e), e.valence);
+                return;
+            }
+            // An emoticon glued to the end of a word (`today:(`, `love<3`).
+            for k in [4usize, 3, 2] {
+                if b.len() > k && matches!(b[b.len() - k], b':' | b';' | b'=' | b'<') {
+                    if let Some(e) = emoticon(&b[b.len() - k..]) {
+                        self.words(start, end - k);
+                        self.push_sign(end - k, end, Kind::Emoticon, Some(e), e.valence);
+                        return;
+                    }
                 }
             }
         }
         self.words(start, end);
     }
 
-    fn count_marks(&mut self, b: &[u8]) {
-        for &c in b {
-            match c {
-                b'!' => self.marks.exclamations += 1,
-                b'?' => self.marks.questions += 1,
-                _ => {}
-            }
-        }
-    }
-
-    /// Words of a plain chunk, split at punctuation; clause punctuation closes the clause.
+    /// Words of a plain chunk, split at punctuation; clause punctuation closes the clause, `.`,
+    /// `!`, `?` the sentence. Counts `!` and `?`.
     fn words(&mut self, start: usize, end: usize) {
         let b = self.text.as_bytes();
-        let hashtag = b.get(start) == Some(&b'#');
-        self.in_hashtag = hashtag;
+        let hashtag = b[start] == b'#';
         let mut i = start;
         while i < end {
-            let (c, w) = char_at(self.text, i);
-            if is_word_char(c) {
-                let ws = i;
-                i += w;
-                while i < end {
-                    let (c, w) = char_at(self.text, i);
-                    if is_word_char(c) {
-                        i += w;
-                    } else if is_joiner(c)
-                        && i + w < end
-                        && is_word_char(char_at(self.text, i + w).0)
-                    {
-                        i += w;
-                    } else {
-                        break;
-                    }
+            let c = b[i];
+            if c < 0x80 {
+                let cl = CLASS[usize::from(c)];
+                if cl & ALNUM != 0 {
+                    i = self.word(i, end, hashtag);
+                    continue;
                 }
-                if hashtag {
-                    self.hashtag(ws, i);
-                } else {
-                    self.word(ws, i);
-                }
-            } else {
-                if is_clause_mark(c) {
+                if cl & CLAUSE != 0 {
                     self.clause += 1;
                 }
-                if matches!(c, '.' | '!' | '?' | '…') {
-                    self.end_sentence(c == '?');
+                if cl & SENTENCE != 0 {
+                    match c {
+                        b'!' => self.marks.exclamations += 1,
+                        b'?' => self.marks.questions += 1,
+                        _ => {}
+                    }
+                    self.end_sentence(c == b'?');
+                }
+                i += 1;
+            } else {
+                let (ch, w) = char_at(self.text, i);
+                if is_word_char(ch) {
+                    i = self.word(i, end, hashtag);
+                    continue;
+                }
+                if is_clause_mark(ch) {
+                    self.clause += 1;
+                }
+                if ch == '…' {
+                    self.end_sentence(false);
                 }
                 i += w;
             }
@@ -223,76 +231,103 @@ impl Scanner<'_, '_> {
         self.new_sentence = true;
     }
 
-    /// `MerryChristmas2024` gives `Merry`, `Christmas`, `2024`; `NYC` and `lovemylife` stay whole.
-    fn hashtag(&mut self, start: usize, end: usize) {
-        let b = self.text.as_bytes();
-        if !b[start..end].is_ascii() {
-            self.word(start, end);
-            return;
-        }
-        let mut part = start;
-        for i in start + 1..end {
-            let (p, c) = (b[i - 1], b[i]);
-            let next = b.get(i + 1).copied().filter(|_| i + 1 < end);
-            let lower_upper = p.is_ascii_lowercase() && c.is_ascii_uppercase();
-            let acronym_end = p.is_ascii_uppercase()
-                && c.is_ascii_uppercase()
-                && next.is_some_and(|n| n.is_ascii_lowercase());
-            let digit_edge = p.is_ascii_digit() != c.is_ascii_digit();
-            if lower_upper || acronym_end || digit_edge {
-                self.word(part, i);
-                part = i;
-            }
-        }
-        self.word(part, end);
-    }
-
-    fn word(&mut self, start: usize, end: usize) {
-        let b = &self.text.as_bytes()[start..end];
+    /// Reads the word starting at `start` (a word character) in one pass, folding its key as it
+    /// goes, looks it up and pushes it; returns where it ends. In a hashtag, a word also ends
+    /// where case or digits change (`MerryChristmas2024`: `Merry`, `Christmas`, `2024`).
+    fn word(&mut self, start: usize, end: usize, hashtag: bool) -> usize {
+        let b = &self.text.as_bytes()[..end];
         let mut key = [0u8; MAX_KEY];
-        let mut letters = 0usize;
-        let mut lower = false;
-        let n = fold_key(b, &mut key, &mut letters, &mut lower);
+        let mut n = 0usize;
+        let mut fits = true;
+        // Class bits seen: all of them, and upper case after the first character.
+        let (mut seen, mut upper_inside, mut letters, mut other_script) = (0u8, 0u8, 0u32, false);
+        let mut j = start;
+        while j < b.len() {
+            let c = b[j];
+            if c < 0x80 {
+                let cl = CLASS[usize::from(c & 0x7F)];
+                if cl & ALNUM == 0 {
+                    if !(cl & JOIN != 0
+                        && j > start
+                        && j + 1 < end
+                        && starts_word(self.text, j + 1))
+                    {
+                        break;
+                    }
+                } else if hashtag && j > start && camel_break(b, j, end) {
+                    break;
+                }
+                seen |= cl;
+                if j > start {
+                    upper_inside |= cl & UPPER;
+                }
+                letters += u32::from(cl & (UPPER | LOWER) != 0);
+                if n < MAX_KEY {
+                    key[n] = LOWERED[usize::from(c & 0x7F)];
+                    n += 1;
+                } else {
+                    fits = false;
+                }
+                j += 1;
+                continue;
+            }
+            let (ch, w) = char_at(self.text, j);
+            let apostrophe =
+                matches!(ch, '’' | '‘') && j + w < end && starts_word(self.text, j + w);
+            if !apostrophe && !is_word_char(ch) {
+                break;
+            }
+            // Letters of other scripts: a word with them is never in capitals.
+            other_script |= !apostrophe;
+            let out: &[u8] = if apostrophe { b"'" } else { &b[j..j + w] };
+            if n + out.len() <= MAX_KEY {
+                for &x in out {
+                    key[n] = x;
+                    n += 1;
+                }
+            } else {
+                fits = false;
+            }
+            j += w;
+        }
+        let lower = seen & LOWER != 0 || other_script;
         let caps = letters >= 2 && !lower;
-        let title = letters >= 2
-            && b[0].is_ascii_uppercase()
-            && b[1..].iter().all(|c| !c.is_ascii_uppercase());
+        let title = letters >= 2 && b[start].is_ascii_uppercase() && upper_inside == 0;
         let sentence_start = std::mem::replace(&mut self.new_sentence, false);
         let mut elongated = false;
-        let mut entry = n.and_then(|n| lexicon::word(&key[..n]));
-        if entry.is_none() {
-            if let Some(n) = n {
+        let mut entry = None;
+        if fits {
+            let key = &key[..n];
+            entry = lexicon::word(key);
+            if entry.is_none() && key.windows(3).any(|w| w[0] == w[1] && w[1] == w[2]) {
                 // `goooood`: runs of 3+ letters shortened to 2, then to 1.
-                let stretched = key[..n].windows(3).any(|w| w[0] == w[1] && w[1] == w[2]);
-                for keep in [2usize, 1].into_iter().filter(|_| stretched) {
+                for keep in [2usize, 1] {
                     let mut short = [0u8; MAX_KEY];
-                    let m = squeeze(&key[..n], keep, &mut short);
-                    if m < n {
-                        entry = lexicon::word(&short[..m]);
-                        if entry.is_some() {
-                            elongated = true;
-                            break;
-                        }
+                    let m = squeeze(key, keep, &mut short);
+                    entry = lexicon::word(&short[..m]);
+                    if entry.is_some() {
+                        elongated = true;
+                        break;
                     }
                 }
-                // A possessive (`god's`) is rated as its noun.
-                if entry.is_none() && n > 2 && key[..n].ends_with(b"'s") {
-                    entry = lexicon::word(&key[..n - 2]);
-                }
-                // An inflected form the lexicon lacks is rated as its base (`coolest`, `sucking`).
-                if entry.is_none() {
-                    entry = lemma(&key[..n]);
-                }
+            }
+            if entry.is_none() && n > 4 {
+                // A possessive (`god's`) is rated as its noun; a comparative or superlative the
+                // lexicon lacks as its base (`coolest`).
+                entry = if ends_with(key, b"'s") {
+                    lexicon::word(&key[..n - 2])
+                } else {
+                    lemma(key)
+                };
             }
         }
-        let nt = entry.is_none() && n.is_some_and(|n| key[..n].ends_with(b"n't"));
-        let base = entry.map_or(0.0, |e| e.valence);
+        let nt = entry.is_none() && fits && ends_with(&key[..n], b"n't");
         self.out.push(Tok {
             start: start as u32,
-            end: end as u32,
+            end: j as u32,
             kind: Kind::Word,
             entry,
-            base,
+            base: entry.map_or(0.0, |e| e.valence),
             flags: entry.map_or(0, |e| e.flags),
             id: entry.map_or(0, |e| e.id),
             clause: self.clause,
@@ -302,8 +337,9 @@ impl Scanner<'_, '_> {
             title,
             sentence_start,
             question: false,
-            hashtag: self.in_hashtag,
+            hashtag,
         });
+        j
     }
 
     /// An emoji sequence from `start`: base, modifiers, variation selectors, ZWJ-joined parts,
@@ -365,6 +401,74 @@ impl Scanner<'_, '_> {
     }
 }
 
+/// Byte classes for the ASCII fast path.
+const WS: u8 = 1;
+const ALNUM: u8 = 2;
+const UPPER: u8 = 4;
+const LOWER: u8 = 8;
+const CLAUSE: u8 = 16;
+const SENTENCE: u8 = 32;
+const JOIN: u8 = 64;
+
+static CLASS: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        t[c] = match b {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C => WS,
+            b'A'..=b'Z' => ALNUM | UPPER,
+            b'a'..=b'z' => ALNUM | LOWER,
+            b'0'..=b'9' => ALNUM,
+            b'.' | b'!' | b'?' => CLAUSE | SENTENCE,
+            b',' | b';' | b':' | b'(' | b')' | b'"' => CLAUSE,
+            b'\'' | b'-' => JOIN,
+            _ => 0,
+        };
+        c += 1;
+    }
+    t
+};
+
+/// ASCII lower case, indexable by byte.
+static LOWERED: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut c = 0;
+    while c < 128 {
+        t[c] = (c as u8).to_ascii_lowercase();
+        c += 1;
+    }
+    t
+};
+
+/// Whether a hashtag word breaks before byte `j`: lower to upper, the last capital of a run
+/// before lower case (`XMASParty`), or a change between letters and digits.
+fn camel_break(b: &[u8], j: usize, end: usize) -> bool {
+    let (p, c) = (b[j - 1], b[j]);
+    if !p.is_ascii_alphanumeric() {
+        return false;
+    }
+    let next_lower = j + 1 < end && b[j + 1].is_ascii_lowercase();
+    (p.is_ascii_lowercase() && c.is_ascii_uppercase())
+        || (p.is_ascii_uppercase() && c.is_ascii_uppercase() && next_lower)
+        || (p.is_ascii_digit() != c.is_ascii_digit())
+}
+
+/// `a.ends_with(b)` for short suffixes, without a call to `memcmp`.
+#[inline]
+fn ends_with(a: &[u8], b: &[u8]) -> bool {
+    a.len() >= b.len() && a.iter().rev().zip(b.iter().rev()).all(|(x, y)| x == y)
+}
+
+/// Whether a word character starts at byte `i`.
+fn starts_word(text: &str, i: usize) -> bool {
+    match text.as_bytes().get(i) {
+        Some(&c) if c < 0x80 => CLASS[usize::from(c)] & ALNUM != 0,
+        Some(_) => is_word_char(char_at(text, i).0),
+        None => false,
+    }
+}
+
 /// The char at byte `i` (a char boundary) and its width; a replacement char past the end.
 #[inline]
 fn char_at(text: &str, i: usize) -> (char, usize) {
@@ -395,45 +499,6 @@ fn emoticon(b: &[u8]) -> Option<&'static Entry> {
     lexicon::word(&key[..b.len()]).filter(|e| e.has(lexicon::EMOTICON))
 }
 
-/// Lower-cases a word into `key` (curly apostrophes become `'`); `None` when too long.
-fn fold_key(
-    b: &[u8],
-    key: &mut [u8; MAX_KEY],
-    letters: &mut usize,
-    lower: &mut bool,
-) -> Option<usize> {
-    let mut n = 0;
-    let mut i = 0;
-    let mut fits = true;
-    while i < b.len() {
-        let c = b[i];
-        let out = if c == 0xE2
-            && b.get(i + 1) == Some(&0x80)
-            && matches!(b.get(i + 2), Some(0x98 | 0x99))
-        {
-            i += 3;
-            b'\''
-        } else {
-            i += 1;
-            if c.is_ascii_alphabetic() {
-                *letters += 1;
-                *lower |= c.is_ascii_lowercase();
-            } else if c >= 0x80 {
-                // Letters of other scripts: a word with them is never in capitals.
-                *lower = true;
-            }
-            c.to_ascii_lowercase()
-        };
-        if n < MAX_KEY {
-            key[n] = out;
-            n += 1;
-        } else {
-            fits = false;
-        }
-    }
-    fits.then_some(n)
-}
-
 /// The entry of the base of a comparative or superlative the lexicon lacks (`coolest`, `funnier`).
 /// Only rated, non-function entries count, and `like` never (`likely` is not `like`).
 fn lemma(key: &[u8]) -> Option<&'static Entry> {
@@ -447,7 +512,7 @@ fn lemma(key: &[u8]) -> Option<&'static Entry> {
         (b"est", b"e"),
     ];
     for &(suffix, repl) in RULES {
-        if key.len() < suffix.len() + 3 || !key.ends_with(suffix) {
+        if key.len() < suffix.len() + 3 || !ends_with(key, suffix) {
             continue;
         }
         let stem = &key[..key.len() - suffix.len()];
@@ -458,7 +523,11 @@ fn lemma(key: &[u8]) -> Option<&'static Entry> {
         candidates[0] = stem.len() + repl.len();
         // `hottest`, `stopping`: undouble the last consonant.
         let l = stem.len();
-        candidates[1] = if repl.is_empty() && l >= 4 && stem[l - 1] == stem[l - 2] && !b"aeiouls".contains(&stem[l - 1]) {
+        candidates[1] = if repl.is_empty()
+            && l >= 4
+            && stem[l - 1] == stem[l - 2]
+            && !b"aeiouls".contains(&stem[l - 1])
+        {
             l - 1
         } else {
             0
@@ -504,11 +573,6 @@ fn squeeze(key: &[u8], keep: usize, out: &mut [u8; MAX_KEY]) -> usize {
 
 fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphanumeric())
-}
-
-/// Joins two word characters into one word: `don't`, `don’t`, `well-known`.
-fn is_joiner(c: char) -> bool {
-    matches!(c, '\'' | '’' | '‘' | '-')
 }
 
 fn is_clause_mark(c: char) -> bool {
