@@ -31,6 +31,11 @@ const MAX_QUESTION: f64 = 0.96;
 pub(crate) const QUESTION_WEIGHT: f64 = 0.5;
 /// Weight of a title-case word inside a run of them mid-sentence (`Bad Girls Club`): a name.
 pub(crate) const NAME_WEIGHT: f64 = 0.0;
+/// Weight of words in a headline-case sentence: the register of news and titles, which report
+/// rather than evaluate.
+pub(crate) const HEADLINE_WEIGHT: f64 = 0.5;
+/// A sentence is in headline case when it has this many words and at least 70% start upper case.
+const HEADLINE_MIN_WORDS: usize = 4;
 /// How far back a negator or booster reaches, in words.
 const SCOPE: usize = 3;
 
@@ -43,6 +48,8 @@ pub(crate) struct Weighed {
     pub end: u32,
     /// The token is a word inside an idiom already rated at its first word.
     pub absorbed: bool,
+    /// In a sentence written in headline case (`Chris Jericho Talks Ryback Winning the Title`).
+    pub headline: bool,
 }
 
 /// The scorer's totals.
@@ -90,6 +97,7 @@ pub(crate) fn apply(
         valence: 0.0,
         end: t.end,
         absorbed: false,
+        headline: false,
     }));
 
     let (mut any_caps, mut any_plain) = (false, false);
@@ -98,6 +106,7 @@ pub(crate) fn apply(
         any_plain |= !t.caps;
     }
     let mixed_caps = any_caps && any_plain;
+    mark_headlines(toks, weighed);
 
     for i in 0..toks.len() {
         let t = &toks[i];
@@ -208,6 +217,9 @@ pub(crate) fn apply(
         if in_name(toks, i) {
             v *= NAME_WEIGHT;
         }
+        if weighed[i].headline {
+            v *= HEADLINE_WEIGHT;
+        }
         weighed[i].valence = v;
     }
 
@@ -239,6 +251,31 @@ pub(crate) fn apply(
     }
 
     totals(toks, weighed, marks)
+}
+
+/// Marks the words of sentences in headline case.
+fn mark_headlines(toks: &[Tok], weighed: &mut [Weighed]) {
+    let mut from = 0;
+    while from < toks.len() {
+        let mut to = from + 1;
+        while to < toks.len() && !toks[to].sentence_start {
+            to += 1;
+        }
+        let (mut words, mut capitalised) = (0usize, 0usize);
+        for t in toks[from..to]
+            .iter()
+            .filter(|t| t.kind == Kind::Word && !t.hashtag)
+        {
+            words += 1;
+            capitalised += usize::from(t.title);
+        }
+        if words >= HEADLINE_MIN_WORDS && capitalised * 10 >= words * 7 {
+            for w in &mut weighed[from..to] {
+                w.headline = true;
+            }
+        }
+        from = to;
+    }
 }
 
 /// Whether `like` at `i` is the verb: after a subject pronoun, an auxiliary, `to` or an adverb.
