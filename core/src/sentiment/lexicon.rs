@@ -93,6 +93,27 @@ pub(crate) fn word(key: &[u8]) -> Option<&'static Entry> {
     same.then_some(e)
 }
 
+/// [`word`] for a key held zero-padded in a buffer (the scanner's form): no copying, no tail.
+#[inline]
+pub(crate) fn word_padded(buf: &[u8; MAX_KEY], len: usize) -> Option<&'static Entry> {
+    if len == 0 || len > MAX_KEY {
+        return None;
+    }
+    let h = phash::hash_padded(buf, len, WORD_SEED);
+    let bit = (h & (WORD_FILTER.len() as u64 * 64 - 1)) as usize;
+    if WORD_FILTER[bit / 64] & (1 << (bit % 64)) == 0 {
+        return None;
+    }
+    let d = WORD_DISP[phash::bucket(h, WORD_DISP.len())];
+    let e = &WORDS[phash::slot(h, d, WORDS.len())];
+    let first = u64::from_le_bytes([
+        buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], buf[6], buf[7],
+    ]);
+    let k = e.key.as_bytes();
+    let same = k.len() == len && e.tag == first && (len <= 8 || k[8..] == buf[8..len]);
+    same.then_some(e)
+}
+
 /// The valence of an emoji written without variation selectors or skin-tone modifiers.
 #[inline]
 pub(crate) fn emoji(key: &[u8]) -> Option<f64> {
@@ -139,6 +160,21 @@ mod tests {
         for (k, v) in EMOJI.iter().filter(|(k, _)| !k.is_empty()) {
             assert_eq!(emoji(k.as_bytes()), Some(*v), "{k}");
         }
+    }
+
+    #[test]
+    fn padded_lookup_agrees() {
+        for e in WORDS
+            .iter()
+            .filter(|e| !e.key.is_empty() && e.key.len() <= MAX_KEY)
+        {
+            let mut buf = [0u8; MAX_KEY];
+            buf[..e.key.len()].copy_from_slice(e.key.as_bytes());
+            assert_eq!(word_padded(&buf, e.key.len()), Some(e), "{}", e.key);
+        }
+        let mut buf = [0u8; MAX_KEY];
+        buf[..4].copy_from_slice(b"qzxv");
+        assert_eq!(word_padded(&buf, 4), None);
     }
 
     #[test]

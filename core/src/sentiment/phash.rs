@@ -44,3 +44,16 @@ pub(crate) fn slot(h: u64, displacement: u32, slots: usize) -> usize {
     let x = fmix(h ^ u64::from(displacement).wrapping_add(1).wrapping_mul(K));
     (((x & 0xFFFF_FFFF) * slots as u64) >> 32) as usize
 }
+
+/// [`hash`] of the first `len` bytes of a zero-padded buffer: the same value, read eight bytes
+/// at a time with no tail handling (the padding is the tail's zeros).
+#[inline]
+pub(crate) fn hash_padded(buf: &[u8; 32], len: usize, seed: u64) -> u64 {
+    let mut h = seed ^ (len as u64).wrapping_mul(K);
+    let words = len.div_ceil(8).min(4);
+    for c in buf.chunks_exact(8).take(words) {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h ^ w).wrapping_mul(K).rotate_left(29);
+    }
+    fmix(h)
+}

@@ -36,6 +36,10 @@ pub(crate) const NAME_WEIGHT: f64 = 0.0;
 pub(crate) const HEADLINE_WEIGHT: f64 = 0.5;
 /// A sentence is in headline case when it has this many words and at least 70% start upper case.
 const HEADLINE_MIN_WORDS: usize = 4;
+/// Weight of a word in scare quotes (`so "helpful"`): the writer does not vouch for it.
+pub(crate) const QUOTED_WEIGHT: f64 = 0.5;
+/// Weight of a lone title-case word mid-sentence: often a name, sometimes emphasis.
+pub(crate) const SINGLE_NAME_WEIGHT: f64 = 0.5;
 /// How far back a negator or booster reaches, in words.
 const SCOPE: usize = 3;
 
@@ -214,8 +218,9 @@ pub(crate) fn apply(
         if t.question {
             v *= QUESTION_WEIGHT;
         }
-        if in_name(toks, i) {
-            v *= NAME_WEIGHT;
+        v *= name_weight(toks, i);
+        if t.quoted {
+            v *= QUOTED_WEIGHT;
         }
         if weighed[i].headline {
             v *= HEADLINE_WEIGHT;
@@ -225,11 +230,28 @@ pub(crate) fn apply(
 
     // Contrast: the part after the last `but` weighs more than the part before.
     if use_lexicon {
-        if let Some(c) = toks
-            .iter()
-            .rposition(|t| t.kind == Kind::Word && entry_has(t, CONTRAST))
+        for c in
+            (0..toks.len()).filter(|&c| toks[c].kind == Kind::Word && entry_has(&toks[c], CONTRAST))
         {
-            for (k, w) in weighed.iter_mut().enumerate() {
+            // `but` contrasts the clause before it with the rest of its sentence; a sentence that
+            // opens with `But` contrasts with the sentence before.
+            let sentence_of = |k: usize| {
+                toks[..=k]
+                    .iter()
+                    .rposition(|t| t.sentence_start)
+                    .unwrap_or(0)
+            };
+            let s0 = sentence_of(c);
+            let from = if s0 == c && c > 0 {
+                sentence_of(c - 1)
+            } else {
+                s0
+            };
+            let to = toks[c + 1..]
+                .iter()
+                .position(|t| t.sentence_start)
+                .map_or(toks.len(), |p| c + 1 + p);
+            for (k, w) in weighed.iter_mut().enumerate().take(to).skip(from) {
                 if k < c {
                     w.valence *= BEFORE_CONTRAST;
                 } else if k > c {
@@ -285,12 +307,13 @@ fn like_is_verb(toks: &[Tok], i: usize) -> bool {
     })
 }
 
-/// Whether word `i` is a title-case word in a run of two or more that does not start its
-/// sentence (`... from Bad Girls Club`): most likely a name, not an opinion. Hashtags excluded.
-fn in_name(toks: &[Tok], i: usize) -> bool {
+/// The weight of word `i` as a possible name: a title-case word that does not start its sentence
+/// is most likely a name (`... from Bad Girls Club`, `... that Grimes slipped`), not an opinion;
+/// certainly so in a run of them, less so alone (`this is Amazing`). Hashtags excluded.
+fn name_weight(toks: &[Tok], i: usize) -> f64 {
     let t = &toks[i];
     if !t.title || t.hashtag || t.kind != Kind::Word {
-        return false;
+        return 1.0;
     }
     let title_at = |k: usize| {
         toks.get(k)
@@ -304,7 +327,13 @@ fn in_name(toks: &[Tok], i: usize) -> bool {
     while title_at(to + 1) {
         to += 1;
     }
-    to > from && !toks[from].sentence_start
+    if toks[from].sentence_start {
+        1.0
+    } else if to > from {
+        NAME_WEIGHT
+    } else {
+        SINGLE_NAME_WEIGHT
+    }
 }
 
 /// The idiom starting at token `i`: (token count, valence, end of its span).

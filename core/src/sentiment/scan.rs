@@ -42,6 +42,8 @@ pub(crate) struct Tok {
     pub question: bool,
     /// Part of a hashtag.
     pub hashtag: bool,
+    /// A lone word in quotes (`a 'genius'`): scare quotes, the writer keeps a distance.
+    pub quoted: bool,
 }
 
 /// Counts gathered while scanning.
@@ -297,8 +299,8 @@ impl Scanner<'_, '_> {
         let mut elongated = false;
         let mut entry = None;
         if fits {
+            entry = lexicon::word_padded(&key, n);
             let key = &key[..n];
-            entry = lexicon::word(key);
             if entry.is_none() && key.windows(3).any(|w| w[0] == w[1] && w[1] == w[2]) {
                 // `goooood`: runs of 3+ letters shortened to 2, then to 1.
                 for keep in [2usize, 1] {
@@ -322,6 +324,9 @@ impl Scanner<'_, '_> {
             }
         }
         let nt = entry.is_none() && fits && ends_with(&key[..n], b"n't");
+        let is_quote = |c: Option<&u8>| matches!(c, Some(b'"' | b'\''));
+        let quoted =
+            start > 0 && is_quote(b.get(start - 1)) && is_quote(self.text.as_bytes().get(j));
         self.out.push(Tok {
             start: start as u32,
             end: j as u32,
@@ -338,6 +343,7 @@ impl Scanner<'_, '_> {
             sentence_start,
             question: false,
             hashtag,
+            quoted,
         });
         j
     }
@@ -395,6 +401,7 @@ impl Scanner<'_, '_> {
             sentence_start: false,
             question: false,
             hashtag: false,
+            quoted: false,
         });
         // A sign closes the clause before it, like punctuation.
         self.clause += 1;
