@@ -315,9 +315,11 @@ fn name_weight(toks: &[Tok], i: usize) -> f64 {
     if !t.title || t.hashtag || t.kind != Kind::Word {
         return 1.0;
     }
+    // A name may hold acronyms: `Miss USA`, `Bad Girls Club NYC`.
     let title_at = |k: usize| {
-        toks.get(k)
-            .is_some_and(|u| u.kind == Kind::Word && u.title && !u.hashtag && u.clause == t.clause)
+        toks.get(k).is_some_and(|u| {
+            u.kind == Kind::Word && (u.title || u.caps) && !u.hashtag && u.clause == t.clause
+        })
     };
     let mut from = i;
     while from > 0 && title_at(from - 1) {

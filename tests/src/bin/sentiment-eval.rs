@@ -216,7 +216,7 @@ fn main() -> ExitCode {
         missed += usize::from(!ok);
         let _ = writeln!(
             out,
-            "  {:<30} {:<13} {value:.3} >= {:.2}  {}",
+            "  {:<30} {:<13} {value:.4} >= {:.2}  {}",
             bar.set,
             bar.metric,
             bar.min,
