@@ -150,7 +150,10 @@ pub(crate) fn apply(
                 continue;
             }
             // `no` before a rated word is a determiner that negates it (`no good`), not a `No!`.
-            if is_word(t, ID_NO) && next.is_some_and(is_rated_word) {
+            // `no` carries its own (negative) valence only as an interjection, where it ends its
+            // clause (`No!`, `no, thanks`); as a determiner (`no idea`, `no class`) it only negates
+            // what follows.
+            if is_word(t, ID_NO) && next.is_some() {
                 continue;
             }
             // `like` carries sentiment as a verb (`I like it`), not as a preposition or filler
