@@ -34,8 +34,6 @@ pub(crate) const NAME_WEIGHT: f64 = 0.0;
 /// Weight of words in a headline-case sentence: the register of news and titles, which report
 /// rather than evaluate.
 pub(crate) const HEADLINE_WEIGHT: f64 = 0.5;
-/// A sentence is in headline case when it has this many words and at least 70% start upper case.
-const HEADLINE_MIN_WORDS: usize = 4;
 /// Weight of a word in scare quotes (`so "helpful"`): the writer does not vouch for it.
 pub(crate) const QUOTED_WEIGHT: f64 = 0.5;
 /// Weight of a lone title-case word mid-sentence: often a name, sometimes emphasis.
@@ -52,8 +50,6 @@ pub(crate) struct Weighed {
     pub end: u32,
     /// The token is a word inside an idiom already rated at its first word.
     pub absorbed: bool,
-    /// In a sentence written in headline case (`Chris Jericho Talks Ryback Winning the Title`).
-    pub headline: bool,
 }
 
 /// The scorer's totals.
@@ -101,16 +97,9 @@ pub(crate) fn apply(
         valence: 0.0,
         end: t.end,
         absorbed: false,
-        headline: false,
     }));
 
-    let (mut any_caps, mut any_plain) = (false, false);
-    for t in toks.iter().filter(|t| t.kind == Kind::Word) {
-        any_caps |= t.caps;
-        any_plain |= !t.caps;
-    }
-    let mixed_caps = any_caps && any_plain;
-    mark_headlines(toks, weighed);
+    let mixed_caps = marks.any_caps && marks.any_plain;
 
     for i in 0..toks.len() {
         let t = &toks[i];
@@ -225,7 +214,7 @@ pub(crate) fn apply(
         if t.quoted {
             v *= QUOTED_WEIGHT;
         }
-        if weighed[i].headline {
+        if t.headline {
             v *= HEADLINE_WEIGHT;
         }
         weighed[i].valence = v;
@@ -276,31 +265,6 @@ pub(crate) fn apply(
     }
 
     totals(toks, weighed, marks)
-}
-
-/// Marks the words of sentences in headline case.
-fn mark_headlines(toks: &[Tok], weighed: &mut [Weighed]) {
-    let mut from = 0;
-    while from < toks.len() {
-        let mut to = from + 1;
-        while to < toks.len() && !toks[to].sentence_start {
-            to += 1;
-        }
-        let (mut words, mut capitalised) = (0usize, 0usize);
-        for t in toks[from..to]
-            .iter()
-            .filter(|t| t.kind == Kind::Word && !t.hashtag)
-        {
-            words += 1;
-            capitalised += usize::from(t.title);
-        }
-        if words >= HEADLINE_MIN_WORDS && capitalised * 10 >= words * 7 {
-            for w in &mut weighed[from..to] {
-                w.headline = true;
-            }
-        }
-        from = to;
-    }
 }
 
 /// Whether `like` at `i` is the verb: after a subject pronoun, an auxiliary, `to` or an adverb.

@@ -44,6 +44,8 @@ pub(crate) struct Tok {
     pub hashtag: bool,
     /// A lone word in quotes (`a 'genius'`): scare quotes, the writer keeps a distance.
     pub quoted: bool,
+    /// In a sentence written in headline case.
+    pub headline: bool,
 }
 
 /// Counts gathered while scanning.
@@ -51,7 +53,13 @@ pub(crate) struct Tok {
 pub(crate) struct Marks {
     pub exclamations: u32,
     pub questions: u32,
+    /// Some word is in capitals, and some is not: capitals then stand out as emphasis.
+    pub any_caps: bool,
+    pub any_plain: bool,
 }
+
+/// A sentence is in headline case when it has this many words and at least 70% start upper case.
+const HEADLINE_MIN_WORDS: u32 = 4;
 
 /// Scans `text`, appending tokens to `out`.
 pub(crate) fn scan(text: &str, out: &mut Vec<Tok>) -> Marks {
@@ -61,9 +69,11 @@ pub(crate) fn scan(text: &str, out: &mut Vec<Tok>) -> Marks {
         clause: 0,
         marks: Marks::default(),
         sentence_from: 0,
+        sentence_words: (0, 0),
         new_sentence: true,
     };
     s.run();
+    s.close_sentence();
     s.marks
 }
 
@@ -74,6 +84,8 @@ struct Scanner<'a, 'v> {
     marks: Marks,
     /// Index in `out` of the current sentence's first token.
     sentence_from: usize,
+    /// Words and title-case words of the current sentence (hashtags left out).
+    sentence_words: (u32, u32),
     new_sentence: bool,
 }
 
@@ -229,8 +241,21 @@ impl Scanner<'_, '_> {
                 t.question = true;
             }
         }
-        self.sentence_from = self.out.len();
+        self.close_sentence();
         self.new_sentence = true;
+    }
+
+    /// Marks a sentence in headline case (`Chris Jericho Talks Ryback Winning the Title`) and
+    /// starts counting the next one.
+    fn close_sentence(&mut self) {
+        let (words, titles) = self.sentence_words;
+        if words >= HEADLINE_MIN_WORDS && titles * 10 >= words * 7 {
+            for t in &mut self.out[self.sentence_from..] {
+                t.headline = true;
+            }
+        }
+        self.sentence_words = (0, 0);
+        self.sentence_from = self.out.len();
     }
 
     /// Reads the word starting at `start` (a word character) in one pass, folding its key as it
@@ -241,8 +266,9 @@ impl Scanner<'_, '_> {
         let mut key = [0u8; MAX_KEY];
         let mut n = 0usize;
         let mut fits = true;
-        // Class bits seen: all of them, and upper case after the first character.
-        let (mut seen, mut upper_inside, mut letters, mut other_script) = (0u8, 0u8, 0u32, false);
+        // Class bits seen: all of them, and those after the first character (`rest` masks the
+        // first one out without a branch).
+        let (mut seen, mut seen_rest, mut rest, mut other_script) = (0u8, 0u8, 0u8, false);
         let mut j = start;
         while j < b.len() {
             let c = b[j];
@@ -260,10 +286,8 @@ impl Scanner<'_, '_> {
                     break;
                 }
                 seen |= cl;
-                if j > start {
-                    upper_inside |= cl & UPPER;
-                }
-                letters += u32::from(cl & (UPPER | LOWER) != 0);
+                seen_rest |= cl & rest;
+                rest = 0xFF;
                 if n < MAX_KEY {
                     key[n] = LOWERED[usize::from(c & 0x7F)];
                     n += 1;
@@ -273,6 +297,7 @@ impl Scanner<'_, '_> {
                 j += 1;
                 continue;
             }
+            rest = 0xFF;
             let (ch, w) = char_at(self.text, j);
             let apostrophe =
                 matches!(ch, '’' | '‘') && j + w < end && starts_word(self.text, j + w);
@@ -293,8 +318,15 @@ impl Scanner<'_, '_> {
             j += w;
         }
         let lower = seen & LOWER != 0 || other_script;
-        let caps = letters >= 2 && !lower;
-        let title = letters >= 2 && b[start].is_ascii_uppercase() && upper_inside == 0;
+        // Two letters at least: `I` and `A` are no emphasis.
+        let letters2 = (!lower || b[start].is_ascii_uppercase())
+            && key[..n]
+                .iter()
+                .filter(|c| c.is_ascii_alphabetic())
+                .nth(1)
+                .is_some();
+        let caps = letters2 && !lower;
+        let title = letters2 && b[start].is_ascii_uppercase() && seen_rest & UPPER == 0;
         let sentence_start = std::mem::replace(&mut self.new_sentence, false);
         let mut elongated = false;
         let mut entry = None;
@@ -344,7 +376,14 @@ impl Scanner<'_, '_> {
             question: false,
             hashtag,
             quoted,
+            headline: false,
         });
+        self.marks.any_caps |= caps;
+        self.marks.any_plain |= !caps;
+        if !hashtag {
+            self.sentence_words.0 += 1;
+            self.sentence_words.1 += u32::from(title);
+        }
         j
     }
 
@@ -402,6 +441,7 @@ impl Scanner<'_, '_> {
             question: false,
             hashtag: false,
             quoted: false,
+            headline: false,
         });
         // A sign closes the clause before it, like punctuation.
         self.clause += 1;
@@ -509,6 +549,9 @@ fn emoticon(b: &[u8]) -> Option<&'static Entry> {
 /// The entry of the base of a comparative or superlative the lexicon lacks (`coolest`, `funnier`).
 /// Only rated, non-function entries count, and `like` never (`likely` is not `like`).
 fn lemma(key: &[u8]) -> Option<&'static Entry> {
+    if !matches!(key.last(), Some(b't' | b'r' | b'y' | b'd' | b's')) {
+        return None;
+    }
     const RULES: &[(&[u8], &[u8])] = &[
         (b"iest", b"y"),
         (b"ier", b"y"),
