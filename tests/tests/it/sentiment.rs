@@ -424,3 +424,52 @@ fn deterministic_and_reusable() {
         assert_eq!(summary.label, fresh.label);
     }
 }
+
+#[test]
+fn register_and_hedges() {
+    let cases = [
+        ("the new season of Bad Girls Club starts tonight", None),
+        ("Bad news for the club tonight", None),
+        ("we met Grimes at the show", None),
+        (
+            "Chris Jericho Talks Ryback Winning The Title On Sunday",
+            None,
+        ),
+        ("the waiter was so \"helpful\"", None),
+        ("the waiter was so helpful", None),
+        ("it may be great", None),
+        ("it is great", None),
+        ("is it great?", None),
+        ("no idea what time it starts", None),
+        ("no one liked it", None),
+        ("please send me the link", None),
+    ];
+    check_family("register_hedges", &cases);
+    assert_eq!(
+        compound("the new season of Bad Girls Club starts tonight"),
+        0.0,
+        "a name"
+    );
+    assert!(
+        compound("Bad news for the club tonight") < 0.0,
+        "sentence-initial capital is no name"
+    );
+    assert!(compound("the waiter was so \"helpful\"") < compound("the waiter was so helpful"));
+    assert!(
+        compound("it may be great") < compound("it is great"),
+        "a hedge asserts less"
+    );
+    assert!(compound("is it great?") < compound("it is great"));
+    assert_eq!(compound("no idea what time it starts"), 0.0);
+    assert!(
+        compound("no one liked it") < 0.0,
+        "determiner no still negates"
+    );
+    assert_eq!(
+        compound("please send me the link"),
+        0.0,
+        "politeness is no feeling"
+    );
+    let headline = compound("Chris Jericho Talks Ryback Winning The Title On Sunday");
+    assert!(headline < compound("chris jericho talks ryback winning the title on sunday"));
+}
