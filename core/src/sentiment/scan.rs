@@ -333,7 +333,7 @@ impl Scanner<'_, '_> {
         if fits {
             entry = lexicon::word_padded(&key, n);
             let key = &key[..n];
-            if entry.is_none() && key.windows(3).any(|w| w[0] == w[1] && w[1] == w[2]) {
+            if entry.is_none() && has_run3(key) {
                 // `goooood`: runs of 3+ letters shortened to 2, then to 1.
                 for keep in [2usize, 1] {
                     let mut short = [0u8; MAX_KEY];
@@ -499,6 +499,19 @@ fn camel_break(b: &[u8], j: usize, end: usize) -> bool {
     (p.is_ascii_lowercase() && c.is_ascii_uppercase())
         || (p.is_ascii_uppercase() && c.is_ascii_uppercase() && next_lower)
         || (p.is_ascii_digit() != c.is_ascii_digit())
+}
+
+/// Whether some byte occurs three times in a row (`sooo`).
+#[inline]
+fn has_run3(key: &[u8]) -> bool {
+    let mut k = 2;
+    while k < key.len() {
+        if key[k] == key[k - 1] && key[k] == key[k - 2] {
+            return true;
+        }
+        k += 1;
+    }
+    false
 }
 
 /// `a.ends_with(b)` for short suffixes, without a call to `memcmp`.
