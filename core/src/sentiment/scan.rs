@@ -333,26 +333,8 @@ impl Scanner<'_, '_> {
         if fits {
             entry = lexicon::word_padded(&key, n);
             let key = &key[..n];
-            if entry.is_none() && has_run3(key) {
-                // `goooood`: runs of 3+ letters shortened to 2, then to 1.
-                for keep in [2usize, 1] {
-                    let mut short = [0u8; MAX_KEY];
-                    let m = squeeze(key, keep, &mut short);
-                    entry = lexicon::word(&short[..m]);
-                    if entry.is_some() {
-                        elongated = true;
-                        break;
-                    }
-                }
-            }
-            if entry.is_none() && n > 4 {
-                // A possessive (`god's`) is rated as its noun; a comparative or superlative the
-                // lexicon lacks as its base (`coolest`).
-                entry = if ends_with(key, b"'s") {
-                    lexicon::word(&key[..n - 2])
-                } else {
-                    lemma(key)
-                };
+            if entry.is_none() {
+                (entry, elongated) = fallback(key);
             }
         }
         let nt = entry.is_none() && fits && ends_with(&key[..n], b"n't");
@@ -499,6 +481,33 @@ fn camel_break(b: &[u8], j: usize, end: usize) -> bool {
     (p.is_ascii_lowercase() && c.is_ascii_uppercase())
         || (p.is_ascii_uppercase() && c.is_ascii_uppercase() && next_lower)
         || (p.is_ascii_digit() != c.is_ascii_digit())
+}
+
+/// Look-ups for a word not in the lexicon as written: stretched (`goooood`, then marked
+/// elongated), possessive (`god's`), comparative or superlative (`coolest`). Kept out of line:
+/// most words take none of these paths.
+#[inline(never)]
+fn fallback(key: &[u8]) -> (Option<&'static Entry>, bool) {
+    if has_run3(key) {
+        // Runs of 3+ letters shortened to 2, then to 1.
+        for keep in [2usize, 1] {
+            let mut short = [0u8; MAX_KEY];
+            let m = squeeze(key, keep, &mut short);
+            if let Some(e) = lexicon::word(&short[..m]) {
+                return (Some(e), true);
+            }
+        }
+    }
+    let n = key.len();
+    if n > 4 {
+        let e = if ends_with(key, b"'s") {
+            lexicon::word(&key[..n - 2])
+        } else {
+            lemma(key)
+        };
+        return (e, false);
+    }
+    (None, false)
 }
 
 /// Whether some byte occurs three times in a row (`sooo`).
