@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::jsonl;
+use crate::{jsonl, score};
 
 /// Follow what the world says about a topic, live, on a map, coloured by feeling.
 #[derive(Debug, Parser)]
@@ -20,6 +20,20 @@ enum Command {
     /// Normalise raw posts (JSONL on stdin, X v1.1, X v2 or Bluesky Jetstream, mixed) into index
     /// documents (JSONL on stdout). Unusable lines go to stderr as JSON error records.
     Normalize(NormalizeArgs),
+    /// Score the sentiment of texts: JSONL `{"id", "text"[, "lang"]}` on stdin (or plain text
+    /// lines with --text), one JSONL line per input on stdout with the id and every sentiment
+    /// field. Unusable lines go to stderr as JSON error records and are skipped.
+    Score(ScoreArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ScoreArgs {
+    /// Read plain text, one text per line (the id is the line number), instead of JSONL.
+    #[arg(long)]
+    text: bool,
+    /// Language tag of the plain text lines (with --text); the lexicon applies to English only.
+    #[arg(long, requires = "text")]
+    lang: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -37,11 +51,30 @@ pub(crate) fn run() -> anyhow::Result<ExitCode> {
             let stdout = BufWriter::new(io::stdout().lock());
             let stderr = io::stderr().lock();
             let report = jsonl::normalize_stream(stdin, stdout, stderr, args.post_only)?;
-            Ok(if report.failed == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            Ok(exit_code(report))
         }
+        Command::Score(args) => {
+            let stdin = io::stdin().lock();
+            let stdout = BufWriter::new(io::stdout().lock());
+            let stderr = io::stderr().lock();
+            let mode = if args.text {
+                score::Input::Text {
+                    lang: args.lang.as_deref(),
+                }
+            } else {
+                score::Input::Jsonl
+            };
+            let report = score::score_stream(stdin, stdout, stderr, mode)?;
+            Ok(exit_code(report))
+        }
+    }
+}
+
+/// 0 when every line was used, 1 when some were reported and skipped.
+fn exit_code(report: jsonl::Report) -> ExitCode {
+    if report.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod jsonl;
+mod score;
 
 use std::process::ExitCode;
 

@@ -5,3 +5,4 @@
 
 mod normalize;
 mod testbed;
+mod sentiment;
