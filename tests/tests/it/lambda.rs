@@ -3,6 +3,9 @@
 //!
 //! Start the services with `eval "$(scripts/testbed start)"` (scripts/test does it).
 
+// Helpers below are test code too: a failed set-up step should panic with its error.
+#![allow(clippy::unwrap_used)]
+
 use std::time::SystemTime;
 
 use aws_config::{BehaviorVersion, SdkConfig};
