@@ -503,9 +503,8 @@ async fn malformed_lines_are_dead_lettered_with_their_reasons() {
     let big_letter = &letters[14];
     assert_eq!(big_letter["record_truncated"], true);
     assert!(big_letter["record_bytes"].as_u64().unwrap() > 1_100_000);
-    assert_eq!(
+    assert!(
         letters[2]["record_base64"].is_string(),
-        true,
         "non-UTF-8 kept as base64"
     );
 
@@ -547,7 +546,7 @@ async fn unreachable_index_fails_the_invocation_clearly() {
     let index = uniq("down");
     let with_template = app(&sdk, &index, &[("SENTIMAP_INDEX_URL", &url)]);
     let e = with_template
-        .handle(s3_event(&bucket, &[key.clone()]))
+        .handle(s3_event(&bucket, std::slice::from_ref(&key)))
         .await
         .unwrap_err();
     let msg = e.to_string();
