@@ -578,3 +578,209 @@ fn lambda_diag(e: sentimap_lambda::Error) -> String {
     let d: lambda_runtime::Diagnostic = e.into();
     d.error_type
 }
+
+/// What the fault proxy does with one `_bulk` request.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// Pass it to OpenSearch unchanged.
+    Forward,
+    /// Answer with this status without forwarding.
+    Status(u16),
+    /// Forward, then mark every other item of the answer as rejected with 429 (as a node whose
+    /// write queue is full does), so those items must be sent again.
+    Items429,
+}
+
+/// A small HTTP/1.1 proxy in front of OpenSearch that injects faults into `_bulk` requests by plan
+/// (other requests pass through). Each answer closes its connection, which keeps it simple.
+struct FaultProxy {
+    url: String,
+    bulk_calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    async fn start(upstream: String, plan: Vec<Fault>) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let bulk_calls = Arc::new(AtomicUsize::new(0));
+        let calls = bulk_calls.clone();
+        let plan = Arc::new(plan);
+        let http = reqwest::Client::new();
+        let task = tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                let (calls, plan, http, upstream) =
+                    (calls.clone(), plan.clone(), http.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let _ = serve(conn, &upstream, &http, || {
+                        let n = calls.fetch_add(1, Ordering::SeqCst);
+                        plan.get(n).copied().unwrap_or(Fault::Forward)
+                    })
+                    .await;
+                });
+            }
+        });
+        FaultProxy {
+            url,
+            bulk_calls,
+            task,
+        }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve(
+    conn: tokio::net::TcpStream,
+    upstream: &str,
+    http: &reqwest::Client,
+    next_fault: impl FnOnce() -> Fault,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let mut conn = BufReader::new(conn);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if conn.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let mut lines = head.lines();
+    let request_line = lines.next().unwrap_or_default().to_string();
+    let mut parts = request_line.split(' ');
+    let method = parts.next().unwrap_or("GET").to_string();
+    let path = parts.next().unwrap_or("/").to_string();
+    let mut content_type = "application/json".to_string();
+    let mut len = 0usize;
+    for h in lines {
+        if let Some((k, v)) = h.split_once(':') {
+            match k.trim().to_ascii_lowercase().as_str() {
+                "content-length" => len = v.trim().parse().unwrap_or(0),
+                "content-type" => content_type = v.trim().to_string(),
+                _ => {}
+            }
+        }
+    }
+    let mut body = vec![0u8; len];
+    conn.read_exact(&mut body).await?;
+    let fault = if path.ends_with("/_bulk") || path.starts_with("/_bulk") {
+        next_fault()
+    } else {
+        Fault::Forward
+    };
+    let (status, answer) = match fault {
+        Fault::Status(code) => (
+            code,
+            json!({ "error": { "type": "injected", "reason": format!("injected {code}") }, "status": code })
+                .to_string()
+                .into_bytes(),
+        ),
+        Fault::Forward | Fault::Items429 => {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let r = http
+                .request(method, format!("{upstream}{path}"))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let mut bytes = r.bytes().await.unwrap().to_vec();
+            if matches!(fault, Fault::Items429) && status == 200 {
+                let mut v: Value = serde_json::from_slice(&bytes).unwrap();
+                v["errors"] = json!(true);
+                for (i, item) in v["items"].as_array_mut().unwrap().iter_mut().enumerate() {
+                    if i % 2 == 0 {
+                        item["index"]["status"] = json!(429);
+                        item["index"]["error"] = json!({ "type": "es_rejected_execution_exception", "reason": "injected: write queue full" });
+                    }
+                }
+                bytes = v.to_string().into_bytes();
+            }
+            (status, bytes)
+        }
+    };
+    let mut out = conn.into_inner();
+    out.write_all(
+        format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            answer.len()
+        )
+        .as_bytes(),
+    )
+    .await?;
+    out.write_all(&answer).await?;
+    out.shutdown().await
+}
+
+#[tokio::test]
+async fn injected_429s_and_503s_lose_nothing() {
+    let sdk = sdk().await;
+    let s3 = s3(&sdk);
+    let bucket = new_bucket(&s3, "faults").await;
+    let index = uniq("faults");
+    let n = 400u64;
+    let body: String = (0..n)
+        .map(|i| {
+            let (lat, lon) = point(i % 100);
+            post(20_000 + i, lat, lon) + "\n"
+        })
+        .collect();
+    let key = "raw/2024/12/25/10/faults.json".to_string();
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(body.into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    use Fault::*;
+    let plan = vec![
+        Status(503),
+        Status(429),
+        Items429,
+        Items429,
+        Forward,
+        Status(503),
+        Items429,
+        Status(429),
+        Status(503),
+        Forward,
+        Items429,
+    ];
+    let proxy = FaultProxy::start(
+        env("OPENSEARCH_URL").trim_end_matches('/').to_string(),
+        plan,
+    )
+    .await;
+    let app = app(
+        &sdk,
+        &index,
+        &[
+            ("SENTIMAP_INDEX_URL", &proxy.url),
+            // Small bodies, so the 400 posts take several bulk requests and every fault is met.
+            ("SENTIMAP_BULK_MAX_BYTES", "65536"),
+        ],
+    );
+    let answer = app.handle(s3_event(&bucket, &[key])).await.unwrap();
+    assert_eq!(total(&answer, "read"), n, "{answer}");
+    assert_eq!(total(&answer, "indexed"), n, "{answer}");
+    assert_eq!(total(&answer, "dead_lettered"), 0, "{answer}");
+    assert!(total(&answer, "retried") > 0, "{answer}");
+    let calls = proxy.bulk_calls.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        calls > 11,
+        "every planned fault was met: {calls} bulk calls"
+    );
+    assert_eq!(OpenSearch::new().count(&index).await, n);
+}
