@@ -75,10 +75,32 @@ impl App {
                 if let Some(alias) = &self.config.index_alias {
                     template["template"]["aliases"] = json!({ alias: {} });
                 }
-                let installed = self
-                    .index
-                    .ensure_template(&self.config.template_name, &template)
-                    .await?;
+                // A busy or restarting node at cold start is retried like a bulk request.
+                let mut backoff = self.retry.backoff();
+                let mut tries = 0u32;
+                let installed = loop {
+                    tries += 1;
+                    match self
+                        .index
+                        .ensure_template(&self.config.template_name, &template)
+                        .await
+                    {
+                        Ok(installed) => break installed,
+                        Err(mut e) if e.retryable() => match backoff.next() {
+                            Some(delay) => {
+                                warn!(error = %e, delay_ms = delay.as_millis() as u64, "Index template not checked yet; retrying.");
+                                tokio::time::sleep(delay).await;
+                            }
+                            None => {
+                                if let Error::IndexUnreachable { attempts, .. } = &mut e {
+                                    *attempts = tries;
+                                }
+                                return Err(e);
+                            }
+                        },
+                        Err(e) => return Err(e),
+                    }
+                };
                 info!(
                     template = %self.config.template_name,
                     pattern = %pattern,

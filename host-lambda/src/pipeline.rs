@@ -54,7 +54,8 @@ impl RetryPolicy {
         }
     }
 
-    fn backoff(&self) -> impl Iterator<Item = Duration> {
+    /// The delays between attempts: exponential, with jitter, at most `max_retries` of them.
+    pub fn backoff(&self) -> impl Iterator<Item = Duration> {
         ExponentialBuilder::default()
             .with_min_delay(self.min_delay)
             .with_max_delay(self.max_delay)
