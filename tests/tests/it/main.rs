@@ -2,3 +2,4 @@
 
 mod lambda;
 mod normalize;
+mod testbed;
