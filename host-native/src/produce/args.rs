@@ -28,6 +28,9 @@ pub struct ProduceArgs {
     /// AWS region (default: the SDK's chain, e.g. AWS_REGION).
     #[arg(long, env = "SENTIMAP_REGION")]
     pub region: Option<String>,
+    /// AWS endpoint override (AWS_ENDPOINT_URL works too).
+    #[arg(long, env = "SENTIMAP_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
     /// Dead-letter JSONL file.
     #[arg(long, env = "SENTIMAP_DEAD_LETTER")]
     pub dead_letter: Option<PathBuf>,
@@ -202,6 +205,7 @@ impl ProduceArgs {
         set(&mut c.source, a.source);
         set(&mut c.sink, a.sink);
         set_opt(&mut c.region, a.region);
+        set_opt(&mut c.endpoint_url, a.endpoint_url);
         set(&mut c.dead_letter, a.dead_letter);
         set(&mut c.status, a.status);
         set(&mut c.backoff_scale, a.backoff_scale);

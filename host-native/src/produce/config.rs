@@ -95,6 +95,8 @@ pub struct Config {
     pub sink: SinkKind,
     /// AWS region for Firehose, Secrets Manager and SSM (else the SDK's chain: `AWS_REGION`, profile).
     pub region: Option<String>,
+    /// AWS endpoint override, as `AWS_ENDPOINT_URL` (which also works): LocalStack, moto, a proxy.
+    pub endpoint_url: Option<String>,
     /// JSONL file receiving every record that could not be used or delivered, with the reason.
     pub dead_letter: PathBuf,
     /// When to draw the live status line on stderr.
@@ -128,6 +130,7 @@ impl Default for Config {
             source: SourceKind::Generate,
             sink: SinkKind::Stdout,
             region: None,
+            endpoint_url: None,
             dead_letter: PathBuf::from("sentimap-dead-letter.jsonl"),
             status: StatusMode::Auto,
             backoff_scale: 1.0,

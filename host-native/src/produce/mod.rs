@@ -36,10 +36,13 @@ use stats::Stats;
 
 /// Loads the AWS SDK's standard configuration (credentials chain, region, `AWS_ENDPOINT_URL`),
 /// with the config's region when set.
-pub async fn aws_config(region: Option<&str>) -> aws_config::SdkConfig {
+pub async fn aws_config(region: Option<&str>, endpoint: Option<&str>) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(r) = region {
         loader = loader.region(aws_config::Region::new(r.to_owned()));
+    }
+    if let Some(e) = endpoint {
+        loader = loader.endpoint_url(e);
     }
     loader.load().await
 }
@@ -55,11 +58,12 @@ async fn resolve(
     r: &Option<SecretRef>,
     aws: &mut Option<aws_config::SdkConfig>,
     region: Option<&str>,
+    endpoint: Option<&str>,
     name: &str,
 ) -> anyhow::Result<Option<secret::Secret>> {
     let Some(r) = r else { return Ok(None) };
     if aws.is_none() {
-        *aws = Some(aws_config(region).await);
+        *aws = Some(aws_config(region, endpoint).await);
     }
     let Some(conf) = aws.as_ref() else {
         return Ok(None);
@@ -79,6 +83,7 @@ pub async fn run(config: Config, stop: CancellationToken) -> anyhow::Result<Summ
     let dead = Arc::new(DeadLetter::new(&config.dead_letter));
     let filter = Filter::new(&config.filter).map_err(|e| anyhow::anyhow!("filter: {e}"))?;
     let region = config.region.as_deref();
+    let endpoint = config.endpoint_url.as_deref();
 
     let mut aws: Option<aws_config::SdkConfig> = None;
     let x_creds = if config.source == SourceKind::X {
@@ -87,18 +92,37 @@ pub async fn run(config: Config, stop: CancellationToken) -> anyhow::Result<Summ
             .into_iter()
             .any(needs_aws)
         {
-            aws = Some(aws_config(region).await);
+            aws = Some(aws_config(region, endpoint).await);
         }
-        let bearer = resolve(&x.bearer_token, &mut aws, region, "x.bearer_token").await?;
+        let bearer = resolve(
+            &x.bearer_token,
+            &mut aws,
+            region,
+            endpoint,
+            "x.bearer_token",
+        )
+        .await?;
         Some(match bearer {
             Some(t) => source::x::Credentials::Bearer(t),
             None => source::x::Credentials::Consumer {
-                key: resolve(&x.consumer_key, &mut aws, region, "x.consumer_key")
-                    .await?
-                    .context("x.consumer_key is not set")?,
-                secret: resolve(&x.consumer_secret, &mut aws, region, "x.consumer_secret")
-                    .await?
-                    .context("x.consumer_secret is not set")?,
+                key: resolve(
+                    &x.consumer_key,
+                    &mut aws,
+                    region,
+                    endpoint,
+                    "x.consumer_key",
+                )
+                .await?
+                .context("x.consumer_key is not set")?,
+                secret: resolve(
+                    &x.consumer_secret,
+                    &mut aws,
+                    region,
+                    endpoint,
+                    "x.consumer_secret",
+                )
+                .await?
+                .context("x.consumer_secret is not set")?,
             },
         })
     } else {
@@ -108,7 +132,7 @@ pub async fn run(config: Config, stop: CancellationToken) -> anyhow::Result<Summ
     let sink = match config.sink {
         SinkKind::Firehose => {
             if aws.is_none() {
-                aws = Some(aws_config(region).await);
+                aws = Some(aws_config(region, endpoint).await);
             }
             let conf = aws.as_ref().context("AWS configuration")?;
             Sink::Firehose(
