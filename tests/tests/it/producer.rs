@@ -418,7 +418,7 @@ dead_letter = "{dead}"
 status = "never"
 [replay]
 input = "{input}"
-rate = 2000.0
+rate = 1000.0
 [filter]
 require_location = false
 [batch]
