@@ -24,6 +24,9 @@ enum Command {
     /// lines with --text), one JSONL line per input on stdout with the id and every sentiment
     /// field. Unusable lines go to stderr as JSON error records and are skipped.
     Score(ScoreArgs),
+    /// Follow a stream (X, Bluesky Jetstream, a replay file, or synthetic posts), keep matching
+    /// posts, and deliver them to Kinesis Data Firehose, a local folder, or stdout.
+    Produce(Box<sentimap::produce::ProduceArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -46,6 +49,10 @@ struct NormalizeArgs {
 pub(crate) fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Produce(args) => {
+            sentimap::produce::main(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Normalize(args) => {
             let stdin = io::stdin().lock();
             let stdout = BufWriter::new(io::stdout().lock());

@@ -5,5 +5,6 @@
 
 mod lambda;
 mod normalize;
+mod producer;
 mod testbed;
 mod sentiment;
