@@ -8,10 +8,17 @@
 //!    rights away (the TLS-only bucket policy needs exactly that).
 //! 2. The producer and the indexer run with known secret values; no line they log may contain one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs;
+use std::io::{BufRead, BufReader, Read, Write as _};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
 
 // ------------------------------------------------------------------------------------------------
 // A document tree both parsers map into. YAML tags are kept, so `!If [c, a, b]` is understood as
@@ -737,4 +744,654 @@ Resources:
 fn reads_every_yaml_document_in_a_file() {
     let yaml = "a: 1\n---\nStatement: [{Effect: Allow, Action: '*', Resource: '*'}]\n";
     assert_eq!(kinds(yaml, "yml"), [Kind::WildcardAction]);
+}
+
+// ------------------------------------------------------------------------------------------------
+// No secret in any log line: the producer and the indexer run against fake upstreams on 127.0.0.1
+// (no test bed needed) with known secret values. Each run must put the secret on the wire (so it
+// was really used) and never in what it prints: stderr (logs), stdout, summary or dead letters.
+// Our crates log at trace level, dependencies at info (what the deployment runs).
+
+const X_BEARER: &str = "XBEARERleak5f1c9a7e2b3d4c6a8e0f";
+const X_CONSUMER_KEY: &str = "XCKEYleak0a9b8c7d6e5f";
+const X_CONSUMER_SECRET: &str = "XCSECRETleak1b2c3d4e5f6a7b8c9d0e";
+const X_DERIVED_BEARER: &str = "XDERIVEDleak9e8d7c6b5a4f3e2d1c0b";
+const SM_BEARER: &str = "SMBEARERleak77aa66bb55cc44dd33ee";
+const AWS_KEY_ID: &str = "AKIALEAKTEST0000001";
+const AWS_SECRET: &str = "awsSECRETleak/8f7e6d5c4b3a2910ffeeddccbbaa99";
+const AWS_TOKEN: &str = "awsSESSIONleak/QXJlIHlvdSBsb29raW5nPw";
+const OS_PASSWORD: &str = "OSPASSWORDleak4c3b2a1f0e9d8c7b";
+const OS_API_KEY: &str = "OSAPIKEYleak6b5a4f3e2d1c0b9a8f";
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn base64_matches_rfc4648() {
+    assert_eq!(base64(b""), "");
+    assert_eq!(base64(b"f"), "Zg==");
+    assert_eq!(base64(b"fo"), "Zm8=");
+    assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+}
+
+/// One request as the fake upstream saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    line: String,
+    headers: String,
+    body: String,
+}
+
+type Handler = dyn Fn(&Seen) -> (u16, &'static str, String) + Send + Sync;
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 answering each request with `handler` and closing.
+struct FakeUpstream {
+    port: u16,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FakeUpstream {
+    fn start(handler: Box<Handler>) -> FakeUpstream {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
+        let port = listener.local_addr().expect("local addr").port();
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen2, stop2) = (Arc::clone(&seen), Arc::clone(&stop));
+        let handler: Arc<Handler> = Arc::from(handler);
+        thread::spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let (seen, handler) = (Arc::clone(&seen2), Arc::clone(&handler));
+                        thread::spawn(move || serve(stream, &seen, &*handler));
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        FakeUpstream { port, seen, stop }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn saw(&self, needle: &str) -> bool {
+        let seen = self.seen.lock().expect("seen lock");
+        seen.iter().any(|s| {
+            s.headers.contains(needle) || s.body.contains(needle) || s.line.contains(needle)
+        })
+    }
+
+    fn requests(&self) -> Vec<String> {
+        let seen = self.seen.lock().expect("seen lock");
+        seen.iter().map(|s| s.line.clone()).collect()
+    }
+}
+
+impl Drop for FakeUpstream {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, handler: &Handler) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    });
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let mut headers = String::new();
+    let mut length = 0usize;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = h.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        headers.push_str(&h);
+    }
+    let mut body = vec![0u8; length.min(16 << 20)];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let req = Seen {
+        line: line.trim_end().to_owned(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    let (status, content_type, answer) = handler(&req);
+    seen.lock().expect("seen lock").push(req);
+    let mut stream = stream;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+        answer.len()
+    );
+    let _ = stream.flush();
+}
+
+/// The two programs under test, built once by cargo (the test binary cannot name another
+/// package's binaries, and `cargo test` builds none).
+fn binaries() -> &'static BTreeMap<String, PathBuf> {
+    static BINS: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
+    BINS.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let out = Command::new(cargo)
+            .current_dir(sentimap_tests::repo_root())
+            .args(["build", "--workspace", "--locked", "--message-format=json-render-diagnostics"])
+            .args(["--bin", "sentimap", "--bin", "sentimap-lambda"])
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("running cargo build");
+        assert!(
+            out.status.success(),
+            "cargo build of sentimap and sentimap-lambda failed (both packages must be in the workspace: \
+             the producer and lambda branches)"
+        );
+        let mut bins = BTreeMap::new();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if let (Some(name), Some(exe)) = (
+                msg.pointer("/target/name").and_then(|v| v.as_str()),
+                msg.get("executable").and_then(|v| v.as_str()),
+            ) {
+                bins.insert(name.to_owned(), PathBuf::from(exe));
+            }
+        }
+        bins
+    })
+}
+
+fn binary(name: &str) -> PathBuf {
+    binaries()
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| panic!("cargo built no binary named {name}"))
+}
+
+/// What a run printed: every line of stdout, stderr and the files it wrote.
+struct Output {
+    lines: Vec<String>,
+}
+
+/// Runs `cmd` (environment cleared except what is given) for at most `run_for`, then SIGTERM and
+/// at most 15 s more, then SIGKILL.
+fn run(mut cmd: Command, run_for: Duration, files_dir: &Path) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning the program under test");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out_t = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err_t = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let mut termed = false;
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            break;
+        }
+        let waited = start.elapsed();
+        if !termed && waited > run_for {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            termed = true;
+        }
+        if waited > run_for + Duration::from_secs(15) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for text in [
+        out_t.join().unwrap_or_default(),
+        err_t.join().unwrap_or_default(),
+    ] {
+        lines.extend(text.lines().map(str::to_owned));
+    }
+    let mut files = Vec::new();
+    all_files(files_dir, &mut files);
+    for f in files {
+        let bytes = fs::read(&f).unwrap_or_default();
+        lines.extend(String::from_utf8_lossy(&bytes).lines().map(str::to_owned));
+    }
+    Output { lines }
+}
+
+fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            all_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn assert_no_secret(what: &str, out: &Output, secrets: &[(&str, String)]) {
+    assert!(
+        !out.lines.is_empty(),
+        "{what}: printed nothing, so nothing was checked"
+    );
+    let mut leaks = Vec::new();
+    for (i, line) in out.lines.iter().enumerate() {
+        for (label, secret) in secrets {
+            if line.contains(secret.as_str()) {
+                leaks.push(format!("line {i} contains {label}: {line}"));
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "{what} leaked secrets:\n{}",
+        leaks.join("\n")
+    );
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sentimap-leak-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    dir
+}
+
+/// The environment every run gets: nothing inherited but PATH, AWS pointed at `aws_url`.
+fn base_command(bin: &Path, aws_url: &str) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", AWS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
+        .env("AWS_SESSION_TOKEN", AWS_TOKEN)
+        .env("AWS_ENDPOINT_URL", aws_url)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/sentimap-leak-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/sentimap-leak-credentials",
+        );
+    cmd
+}
+
+fn aws_secrets() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS secret key", AWS_SECRET.to_owned()),
+        ("AWS session token", AWS_TOKEN.to_owned()),
+    ]
+}
+
+/// X: rules and stream refuse (401, then 503); oauth2/token hands out the derived bearer token.
+fn fake_x() -> FakeUpstream {
+    FakeUpstream::start(Box::new(|req: &Seen| {
+        if req.line.contains("/oauth2/token") {
+            (
+                200,
+                "application/json",
+                format!(r#"{{"token_type":"bearer","access_token":"{X_DERIVED_BEARER}"}}"#),
+            )
+        } else if req.line.contains("/rules") {
+            (
+                401,
+                "application/json",
+                r#"{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}"#
+                    .to_owned(),
+            )
+        } else {
+            (
+                503,
+                "application/json",
+                r#"{"title":"Service Unavailable"}"#.to_owned(),
+            )
+        }
+    }))
+}
+
+/// AWS: Secrets Manager answers with a bearer token; every other call is throttled.
+fn fake_aws() -> FakeUpstream {
+    FakeUpstream::start(Box::new(|req: &Seen| {
+        if req.headers.contains("secretsmanager.GetSecretValue") {
+            let inner = format!(r#"{{"x_bearer_token":"{SM_BEARER}"}}"#);
+            let answer = serde_json::json!({
+                "ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:sentimap/producer-AbCdEf",
+                "Name": "sentimap/producer",
+                "SecretString": inner,
+                "VersionId": "00000000-0000-0000-0000-000000000001",
+                "VersionStages": ["AWSCURRENT"],
+                "CreatedDate": 1_700_000_000
+            });
+            (200, "application/x-amz-json-1.1", answer.to_string())
+        } else {
+            (
+                503,
+                "application/x-amz-json-1.1",
+                r#"{"__type":"ServiceUnavailableException","message":"Slow down"}"#.to_owned(),
+            )
+        }
+    }))
+}
+
+fn producer(aws: &FakeUpstream, x: &FakeUpstream, dir: &Path) -> Command {
+    let mut cmd = base_command(&binary("sentimap"), &aws.url());
+    cmd.arg("produce")
+        .env("SENTIMAP_LOG", "info,sentimap=trace")
+        .args(["--source", "x", "--sink", "stdout", "--status", "never"])
+        .args(["--keywords", "christmas", "--backoff-scale", "0.01"])
+        .args(["--x-api-base", &x.url()])
+        .arg("--dead-letter")
+        .arg(dir.join("dead-letter.jsonl"))
+        .arg("--summary")
+        .arg(dir.join("summary.json"));
+    cmd
+}
+
+#[test]
+fn producer_never_logs_an_x_bearer_token() {
+    let (aws, x, dir) = (fake_aws(), fake_x(), scratch("producer-bearer"));
+    let mut cmd = producer(&aws, &x, &dir);
+    cmd.env("SENTIMAP_X_BEARER_TOKEN", X_BEARER);
+    let out = run(cmd, Duration::from_secs(3), &dir);
+    assert!(
+        x.saw(&format!("Bearer {X_BEARER}")),
+        "the producer never sent the bearer token; X saw {:?}\n{}",
+        x.requests(),
+        out.lines.join("\n")
+    );
+    let mut secrets = aws_secrets();
+    secrets.push(("X bearer token", X_BEARER.to_owned()));
+    assert_no_secret("produce --source x (bearer token)", &out, &secrets);
+}
+
+#[test]
+fn producer_never_logs_consumer_credentials_or_the_token_they_buy() {
+    let (aws, x, dir) = (fake_aws(), fake_x(), scratch("producer-consumer"));
+    let mut cmd = producer(&aws, &x, &dir);
+    cmd.env("SENTIMAP_X_CONSUMER_KEY", X_CONSUMER_KEY)
+        .env("SENTIMAP_X_CONSUMER_SECRET", X_CONSUMER_SECRET);
+    let out = run(cmd, Duration::from_secs(3), &dir);
+    let basic = base64(format!("{X_CONSUMER_KEY}:{X_CONSUMER_SECRET}").as_bytes());
+    assert!(
+        x.saw(&format!("Basic {basic}")),
+        "the producer never sent the consumer credentials; X saw {:?}\n{}",
+        x.requests(),
+        out.lines.join("\n")
+    );
+    assert!(
+        x.saw(&format!("Bearer {X_DERIVED_BEARER}")),
+        "the producer never used the token oauth2/token gave; X saw {:?}",
+        x.requests()
+    );
+    let mut secrets = aws_secrets();
+    secrets.push(("X consumer secret", X_CONSUMER_SECRET.to_owned()));
+    secrets.push(("X consumer key:secret (base64)", basic));
+    secrets.push((
+        "bearer token from oauth2/token",
+        X_DERIVED_BEARER.to_owned(),
+    ));
+    assert_no_secret("produce --source x (consumer key)", &out, &secrets);
+}
+
+#[test]
+fn producer_never_logs_a_secret_it_read_from_secrets_manager() {
+    let (aws, x, dir) = (fake_aws(), fake_x(), scratch("producer-sm"));
+    let mut cmd = producer(&aws, &x, &dir);
+    cmd.env(
+        "SENTIMAP_X_BEARER_TOKEN",
+        "secretsmanager:sentimap/producer#x_bearer_token",
+    );
+    let out = run(cmd, Duration::from_secs(3), &dir);
+    assert!(
+        aws.saw("secretsmanager.GetSecretValue"),
+        "the producer never asked Secrets Manager; AWS saw {:?}\n{}",
+        aws.requests(),
+        out.lines.join("\n")
+    );
+    assert!(
+        aws.saw(AWS_TOKEN),
+        "the AWS session token was not sent, so it was not used"
+    );
+    assert!(
+        x.saw(&format!("Bearer {SM_BEARER}")),
+        "the producer never used the token from Secrets Manager; X saw {:?}",
+        x.requests()
+    );
+    let mut secrets = aws_secrets();
+    secrets.push(("bearer token from Secrets Manager", SM_BEARER.to_owned()));
+    assert_no_secret("produce (secret from Secrets Manager)", &out, &secrets);
+}
+
+#[test]
+fn producer_never_logs_aws_credentials_when_firehose_fails() {
+    let (aws, dir) = (fake_aws(), scratch("producer-firehose"));
+    let mut cmd = base_command(&binary("sentimap"), &aws.url());
+    cmd.arg("produce")
+        .env("SENTIMAP_LOG", "info,sentimap=trace")
+        .args(["--source", "generate", "--count", "50", "--seed", "8"])
+        .args([
+            "--sink",
+            "firehose",
+            "--stream",
+            "leak-test",
+            "--create-stream",
+            "false",
+        ])
+        .args(["--status", "never", "--backoff-scale", "0.01"])
+        .args([
+            "--retry-base-ms",
+            "5",
+            "--retry-max-ms",
+            "20",
+            "--retry-max-attempts",
+            "2",
+        ])
+        .arg("--dead-letter")
+        .arg(dir.join("dead-letter.jsonl"))
+        .arg("--summary")
+        .arg(dir.join("summary.json"));
+    let out = run(cmd, Duration::from_secs(10), &dir);
+    assert!(
+        aws.saw(AWS_TOKEN),
+        "the producer never called Firehose with the session token; AWS saw {:?}\n{}",
+        aws.requests(),
+        out.lines.join("\n")
+    );
+    assert_no_secret("produce --sink firehose", &out, &aws_secrets());
+}
+
+/// A search engine that refuses: `status` for everything, after a valid bulk answer shape for
+/// `_bulk` when `status` is 200 (every item rejected, so dead letters and their logs are exercised).
+fn fake_search(status: u16) -> FakeUpstream {
+    FakeUpstream::start(Box::new(move |req: &Seen| {
+        if status != 200 {
+            let body = match status {
+                401 => r#"{"error":"Unauthorized","status":401}"#,
+                403 => r#"{"message":"The security token included in the request is invalid."}"#,
+                _ => {
+                    r#"{"error":{"type":"es_rejected_execution_exception","reason":"busy"},"status":503}"#
+                }
+            };
+            return (status, "application/json", body.to_owned());
+        }
+        if req.line.contains("_bulk") {
+            let actions = req
+                .body
+                .lines()
+                .filter(|l| l.starts_with(r#"{"index""#) || l.starts_with(r#"{"create""#))
+                .count();
+            let item = r#"{"index":{"_index":"leak-test","_id":"x","status":400,"error":{"type":"mapper_parsing_exception","reason":"failed to parse field [location]"}}}"#;
+            let items = vec![item; actions].join(",");
+            return (
+                200,
+                "application/json",
+                format!(r#"{{"took":1,"errors":true,"items":[{items}]}}"#),
+            );
+        }
+        if req.line.starts_with("GET") || req.line.starts_with("HEAD") {
+            return (
+                404,
+                "application/json",
+                r#"{"error":"not found","status":404}"#.to_owned(),
+            );
+        }
+        (
+            200,
+            "application/json",
+            r#"{"acknowledged":true}"#.to_owned(),
+        )
+    }))
+}
+
+fn indexer(search: &FakeUpstream, aws: &FakeUpstream, dir: &Path) -> Command {
+    let input = dir.join("posts.ndjson");
+    let posts = [
+        r#"{"id_str":"1","text":"merry christmas","created_at":"Wed Dec 25 10:00:00 +0000 2024","user":{"id_str":"7","screen_name":"a"},"coordinates":{"type":"Point","coordinates":[-0.12,51.5]},"lang":"en"}"#,
+        r#"{"id_str":"2","text":"happy holidays","created_at":"Wed Dec 25 10:01:00 +0000 2024","user":{"id_str":"8","screen_name":"b"},"coordinates":{"type":"Point","coordinates":[2.35,48.85]},"lang":"en"}"#,
+        r#"{"not json"#,
+    ];
+    fs::write(&input, posts.join("\n") + "\n").expect("writing posts");
+    let mut cmd = base_command(&binary("sentimap-lambda"), &aws.url());
+    cmd.arg("local")
+        .arg("--file")
+        .arg(&input)
+        .args(["--index-url", &search.url(), "--index", "leak-test"])
+        .arg("--dead-letter-dir")
+        .arg(dir.join("dead-letters"))
+        .args([
+            "--max-retries",
+            "2",
+            "--retry-min-delay-ms",
+            "5",
+            "--retry-max-delay-ms",
+            "20",
+        ])
+        .env("RUST_LOG", "info,sentimap_lambda=trace,sentimap=trace");
+    cmd
+}
+
+#[test]
+fn indexer_never_logs_a_basic_auth_password() {
+    for status in [200, 401, 503] {
+        let (search, aws, dir) = (
+            fake_search(status),
+            fake_aws(),
+            scratch(&format!("lambda-basic-{status}")),
+        );
+        let mut cmd = indexer(&search, &aws, &dir);
+        cmd.env("SENTIMAP_AUTH", "basic")
+            .env("SENTIMAP_USERNAME", "sentimap-writer")
+            .env("SENTIMAP_PASSWORD", OS_PASSWORD);
+        let out = run(cmd, Duration::from_secs(20), &dir);
+        let basic = base64(format!("sentimap-writer:{OS_PASSWORD}").as_bytes());
+        assert!(
+            search.saw(&format!("Basic {basic}")),
+            "the indexer never sent the password (engine answering {status}); it saw {:?}\n{}",
+            search.requests(),
+            out.lines.join("\n")
+        );
+        let mut secrets = aws_secrets();
+        secrets.push(("OpenSearch password", OS_PASSWORD.to_owned()));
+        secrets.push(("basic auth header (base64)", basic));
+        assert_no_secret(
+            &format!("sentimap-lambda local, basic auth, engine {status}"),
+            &out,
+            &secrets,
+        );
+    }
+}
+
+#[test]
+fn indexer_never_logs_an_api_key() {
+    let (search, aws, dir) = (fake_search(401), fake_aws(), scratch("lambda-apikey"));
+    let mut cmd = indexer(&search, &aws, &dir);
+    let key = format!("leakid:{OS_API_KEY}");
+    cmd.env("SENTIMAP_AUTH", "api_key")
+        .env("SENTIMAP_API_KEY", &key);
+    let out = run(cmd, Duration::from_secs(20), &dir);
+    let encoded = base64(key.as_bytes());
+    assert!(
+        search.saw(&format!("ApiKey {encoded}")),
+        "the indexer never sent the API key; it saw {:?}\n{}",
+        search.requests(),
+        out.lines.join("\n")
+    );
+    let mut secrets = aws_secrets();
+    secrets.push(("OpenSearch API key", OS_API_KEY.to_owned()));
+    secrets.push(("API key header (base64)", encoded));
+    assert_no_secret("sentimap-lambda local, API key", &out, &secrets);
+}
+
+#[test]
+fn indexer_never_logs_aws_credentials_when_signing() {
+    for status in [200, 403] {
+        let (search, aws, dir) = (
+            fake_search(status),
+            fake_aws(),
+            scratch(&format!("lambda-sigv4-{status}")),
+        );
+        let mut cmd = indexer(&search, &aws, &dir);
+        cmd.env("SENTIMAP_AUTH", "sigv4")
+            .env("SENTIMAP_SIGV4_SERVICE", "es");
+        let out = run(cmd, Duration::from_secs(20), &dir);
+        assert!(
+            search.saw("AWS4-HMAC-SHA256") && search.saw(AWS_TOKEN),
+            "the indexer never signed with the session credentials; it saw {:?}\n{}",
+            search.requests(),
+            out.lines.join("\n")
+        );
+        assert_no_secret(
+            &format!("sentimap-lambda local, SigV4, engine {status}"),
+            &out,
+            &aws_secrets(),
+        );
+    }
 }
