@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Deployment lint tools: cfn-lint (PyPI) in a git-ignored venv, .venv/deploy. Idempotent: does nothing
-# when the pinned version is already there.
+# Deployment lint tools: cfn-lint (PyPI, pinned) in a git-ignored venv, .venv/deploy, and
+# systemd-analyze. Idempotent: does nothing when both are already there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CFN_LINT_VERSION="${CFN_LINT_VERSION:-1.58.0}"
 venv=.venv/deploy
+# systemd-analyze verifies the EC2 units (present on these machines; Debian package systemd).
+command -v systemd-analyze >/dev/null || apt-get install -y --no-install-recommends systemd
 if [[ -x "$venv/bin/cfn-lint" ]] && [[ "$("$venv/bin/cfn-lint" --version 2>/dev/null)" == *"$CFN_LINT_VERSION"* ]]; then
   exit 0
 fi

@@ -23,3 +23,25 @@ fi
 printf 'cfn-lint %s\n' "${templates[@]}"
 "$cfn_lint" --format parseable -- "${templates[@]}"
 echo "cfn-lint: ${#templates[@]} template(s) clean"
+
+# The EC2 systemd units: `systemd-analyze verify` rejects unknown keys and bad values. ExecStart
+# binaries are swapped for a stub, since the units name paths on the instance.
+if command -v systemd-analyze >/dev/null; then
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  printf '#!/bin/sh\n' > "$tmp/stub"
+  chmod +x "$tmp/stub"
+  for unit in infra/ec2/*.service; do
+    sed -e "s|/usr/local/bin/sentimap|$tmp/stub|" "$unit" > "$tmp/$(basename "$unit")"
+  done
+  out=$(cd "$tmp" && systemd-analyze verify --man=no ./*.service 2>&1 || true)
+  if [[ -n $out ]]; then
+    printf 'systemd-analyze verify:\n%s\n' "$out" >&2
+    exit 1
+  fi
+  echo "systemd-analyze verify: $(ls infra/ec2/*.service | wc -l) unit(s) clean"
+else
+  echo "systemd-analyze is missing: apt-get install -y systemd" >&2
+  exit 1
+fi
+bash -n infra/ec2/install.sh
