@@ -903,14 +903,38 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, handler: &Handler) {
 
 /// The two programs under test, built once by cargo (the test binary cannot name another
 /// package's binaries, and `cargo test` builds none).
+///
+/// `--tests` makes cargo resolve features as `cargo test --workspace` did, so the binaries link
+/// the libraries that run already built instead of building them all again with other features.
+/// The variables cargo sets for a running test (`CARGO_MANIFEST_DIR`, ...) are removed: build
+/// scripts that watch them (ring's does) would otherwise run again and rebuild half the graph.
 fn binaries() -> &'static BTreeMap<String, PathBuf> {
     static BINS: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
     BINS.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let out = Command::new(cargo)
+        let mut cmd = Command::new(cargo);
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let set_by_cargo_for_tests = name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_BIN_")
+                || [
+                    "CARGO_MANIFEST_DIR",
+                    "CARGO_MANIFEST_PATH",
+                    "CARGO_CRATE_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                    "OUT_DIR",
+                ]
+                .contains(&name.as_ref());
+            if set_by_cargo_for_tests {
+                cmd.env_remove(name.as_ref());
+            }
+        }
+        let out = cmd
             .current_dir(sentimap_tests::repo_root())
-            .args(["build", "--workspace", "--locked", "--message-format=json-render-diagnostics"])
+            .args(["build", "--workspace", "--locked", "--tests"])
             .args(["--bin", "sentimap", "--bin", "sentimap-lambda"])
+            .arg("--message-format=json-render-diagnostics")
             .stderr(Stdio::inherit())
             .output()
             .expect("running cargo build");
