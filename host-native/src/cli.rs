@@ -20,6 +20,9 @@ enum Command {
     /// Normalise raw posts (JSONL on stdin, X v1.1, X v2 or Bluesky Jetstream, mixed) into index
     /// documents (JSONL on stdout). Unusable lines go to stderr as JSON error records.
     Normalize(NormalizeArgs),
+    /// Follow a stream (X, Bluesky Jetstream, a replay file, or synthetic posts), keep matching
+    /// posts, and deliver them to Kinesis Data Firehose, a local folder, or stdout.
+    Produce(Box<sentimap::produce::ProduceArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -32,6 +35,10 @@ struct NormalizeArgs {
 pub(crate) fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Produce(args) => {
+            sentimap::produce::main(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Normalize(args) => {
             let stdin = io::stdin().lock();
             let stdout = BufWriter::new(io::stdout().lock());

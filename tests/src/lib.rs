@@ -1,6 +1,9 @@
-//! Helpers shared by Sentimap's integration tests: golden files and paths.
+//! Helpers shared by Sentimap's integration tests: golden files and paths, the real-service test
+//! bed's clients, and a fault-injecting HTTP proxy.
 
 pub mod golden;
+pub mod proxy;
+pub mod testbed;
 
 use std::path::PathBuf;
 

@@ -2,3 +2,4 @@
 
 mod normalize;
 mod security;
+mod testbed;
