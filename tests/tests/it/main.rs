@@ -1,5 +1,6 @@
 //! Sentimap's integration tests: one binary, one module per area.
 
+mod lambda;
 mod normalize;
 mod security;
 mod testbed;
