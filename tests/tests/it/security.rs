@@ -764,32 +764,8 @@ const OS_PASSWORD: &str = "OSPASSWORDleak4c3b2a1f0e9d8c7b";
 const OS_API_KEY: &str = "OSAPIKEYleak6b5a4f3e2d1c0b9a8f";
 
 fn base64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[test]
-fn base64_matches_rfc4648() {
-    assert_eq!(base64(b""), "");
-    assert_eq!(base64(b"f"), "Zg==");
-    assert_eq!(base64(b"fo"), "Zm8=");
-    assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// One request as the fake upstream saw it.
@@ -948,9 +924,12 @@ fn binaries() -> &'static BTreeMap<String, PathBuf> {
             let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
                 continue;
             };
-            if let (Some(name), Some(exe)) = (
+            // `--tests` also builds each binary's unit-test harness under the same target name.
+            let is_test_harness = msg.pointer("/profile/test").and_then(|v| v.as_bool());
+            if let (Some(name), Some(exe), Some(false)) = (
                 msg.pointer("/target/name").and_then(|v| v.as_str()),
                 msg.get("executable").and_then(|v| v.as_str()),
+                is_test_harness,
             ) {
                 bins.insert(name.to_owned(), PathBuf::from(exe));
             }
