@@ -84,3 +84,48 @@ pub(crate) fn trim_line(buf: &[u8]) -> &[u8] {
     let buf = buf.strip_suffix(b"\n").unwrap_or(buf);
     buf.strip_suffix(b"\r").unwrap_or(buf)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str =
+        r#"{"data":{"id":"1","text":"Merry Christmas","created_at":"2024-12-25T08:00:00Z"}}"#;
+
+    fn run(input: &str) -> (Report, String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let report = normalize_stream(input.as_bytes(), &mut out, &mut err, true).unwrap();
+        (
+            report,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn bad_lines_are_reported_with_their_number_and_the_run_carries_on() {
+        let input = format!("{GOOD}\n\nnot json\r\n{{\"data\":{{\"id\":\"2\"}}}}\n{GOOD}");
+        let (report, out, err) = run(&input);
+        assert_eq!(report, Report { ok: 2, failed: 2 });
+        assert_eq!(out.lines().count(), 2);
+        let errors: Vec<serde_json::Value> = err
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(errors[0]["line"], 3);
+        assert_eq!(errors[0]["kind"], "json");
+        assert_eq!(errors[1]["line"], 4);
+        assert_eq!(errors[1]["kind"], "missing_field");
+        assert_eq!(errors[1]["field"], "data.text");
+    }
+
+    #[test]
+    fn documents_carry_the_post_and_its_sentiment() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        normalize_stream(GOOD.as_bytes(), &mut out, &mut err, false).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(doc["id"], "x:1");
+        assert!(doc["sentiment"]["label"].is_string());
+        assert!(err.is_empty());
+    }
+}

@@ -5,6 +5,7 @@
 
 mod fields;
 mod jetstream;
+mod pruned;
 mod time_fmt;
 mod x_v1;
 mod x_v2;
@@ -29,12 +30,19 @@ pub const MAX_RAW_POST_BYTES: usize = 1_000 * 1024;
 /// # Ok::<(), sentimap_core::Error>(())
 /// ```
 pub fn normalize(raw: &[u8]) -> Result<Post, Error> {
-    let value = parse(raw)?;
+    check_bytes(raw)?;
+    let value = pruned::from_slice(raw)?;
     normalize_value(&value)
 }
 
 /// Checks size and encoding, then parses the bytes as one JSON document.
 pub fn parse(raw: &[u8]) -> Result<Value, Error> {
+    check_bytes(raw)?;
+    Ok(serde_json::from_slice(raw)?)
+}
+
+/// The checks every input passes before parsing: size, then encoding.
+fn check_bytes(raw: &[u8]) -> Result<(), Error> {
     if raw.len() > MAX_RAW_POST_BYTES {
         return Err(Error::TooLarge {
             len: raw.len(),
@@ -46,7 +54,7 @@ pub fn parse(raw: &[u8]) -> Result<Value, Error> {
             offset: e.valid_up_to(),
         });
     }
-    Ok(serde_json::from_slice(raw)?)
+    Ok(())
 }
 
 /// Normalises an already parsed JSON document.
@@ -61,7 +69,10 @@ pub fn normalize_value(value: &Value) -> Result<Post, Error> {
         jetstream::normalize(obj)
     } else if obj.contains_key("data") {
         x_v2::normalize(obj)
-    } else if obj.contains_key("id_str") || obj.contains_key("id") {
+    } else if ["id_str", "id", "text", "full_text", "extended_tweet"]
+        .into_iter()
+        .any(|k| obj.contains_key(k))
+    {
         x_v1::normalize(obj)
     } else if let Some(kind) = ["delete", "limit", "scrub_geo", "status_withheld", "warning"]
         .into_iter()

@@ -155,7 +155,12 @@ pub struct ProduceArgs {
     #[arg(long, env = "SENTIMAP_LANGUAGES", value_delimiter = ',')]
     pub languages: Vec<String>,
     /// A box west,south,east,north to keep (repeatable).
-    #[arg(long = "bbox", env = "SENTIMAP_BBOXES", value_delimiter = ';')]
+    #[arg(
+        long = "bbox",
+        env = "SENTIMAP_BBOXES",
+        value_delimiter = ';',
+        allow_hyphen_values = true
+    )]
     pub bboxes: Vec<BBox>,
 
     /// Records per batch (<= 500).
@@ -280,5 +285,59 @@ impl ProduceArgs {
 
         c.validate()?;
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ProduceArgs,
+    }
+
+    #[test]
+    fn the_issue_example_needs_no_file() {
+        let cli = Cli::try_parse_from([
+            "produce",
+            "--source",
+            "generate",
+            "--count",
+            "10000",
+            "--seed",
+            "7",
+            "--sink",
+            "firehose",
+            "--stream",
+            "NAME",
+            "--bucket-arn",
+            "arn:aws:s3:::b",
+            "--role-arn",
+            "arn:aws:iam::1:role/r",
+            "--prefix",
+            "P/",
+            "--bbox",
+            "-127.33,23.34,-55.52,49.56",
+            "--keywords",
+            "christmas,\"merry christmas\"",
+            "--require-location",
+            "false",
+            "--x-bearer-token",
+            "env:TOKEN",
+        ])
+        .expect("parses");
+        let c = cli.args.to_config().expect("valid");
+        assert_eq!(c.source, SourceKind::Generate);
+        assert_eq!((c.generate.count, c.generate.seed), (Some(10_000), 7));
+        assert_eq!(c.firehose.delivery_stream_name.as_deref(), Some("NAME"));
+        assert_eq!(c.firehose.prefix, "P/");
+        assert_eq!(c.filter.bboxes.len(), 1);
+        assert_eq!(c.filter.keywords, ["christmas", "\"merry christmas\""]);
+        assert!(!c.filter.require_location);
+        assert_eq!(format!("{:?}", c.x.bearer_token), "Some(env:TOKEN)");
     }
 }

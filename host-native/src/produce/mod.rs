@@ -187,15 +187,16 @@ pub async fn run(config: Config, stop: CancellationToken) -> anyhow::Result<Summ
     };
     // Dropping the last sender closes the queue: the sink drains it and sends the last batch.
     drop(ingest);
+    // Finish the status line first so the log lines below start on a line of their own.
+    status_stop.cancel();
+    if let Some(t) = status_task {
+        let _ = t.await;
+    }
     info!(
         queued = stats.queued.load(std::sync::atomic::Ordering::Relaxed),
         "Source stopped; flushing."
     );
     let sink_result = sink_task.await.context("sink task panicked")?;
-    status_stop.cancel();
-    if let Some(t) = status_task {
-        let _ = t.await;
-    }
     let summary = stats.summary();
     info!(
         received = summary.received,

@@ -1,6 +1,10 @@
 //! Sentimap's integration tests: one binary, one module per area.
 
+// Test code may panic on unexpected values: that is how it fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod lambda;
 mod normalize;
+mod producer;
 mod security;
 mod testbed;
