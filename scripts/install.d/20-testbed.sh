@@ -12,7 +12,7 @@ os_dir=$root/testbed/opensearch
 venv=$root/.venv/testbed
 requirements=$root/testbed/moto/requirements.txt
 
-log() { printf '20-testbed: %s\n' "$*"; }
+log() { printf '20-testbed: [%3ss] %s\n' "$SECONDS" "$*"; }
 die() {
   printf '20-testbed: error: %s\n' "$*" >&2
   exit 1
@@ -52,7 +52,9 @@ if [[ -x "$venv/bin/moto_server" && "$(cat "$venv/.sentimap-stamp" 2>/dev/null)"
 else
   log "moto: installing into .venv/testbed"
   [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  # --no-compile: byte-compiling every module of moto's dependencies (botocore, cfn-lint, sympy) took
+  # longer than the downloads here; Python compiles the few that moto_server imports on first use.
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile -r "$requirements"
   echo "$moto_hash" >"$venv/.sentimap-stamp"
   log "moto: $("$venv/bin/python" -c 'import moto; print(moto.__version__)') installed"
 fi

@@ -25,13 +25,15 @@
 //! fault (e.g. that a retry resent only the failed records).
 //!
 //! ```no_run
+//! use std::sync::atomic::{AtomicU32, Ordering};
 //! use sentimap_tests::proxy::{Action, Proxy, Reply};
 //! use http::StatusCode;
 //!
 //! # async fn demo() -> std::io::Result<()> {
 //! // The first two bulk requests get a 429; everything else goes through to OpenSearch.
-//! let proxy = Proxy::start("http://127.0.0.1:9200", |req| {
-//!     if req.path.starts_with("/_bulk") && req.seq < 2 {
+//! let bulks = AtomicU32::new(0);
+//! let proxy = Proxy::start("http://127.0.0.1:9200", move |req| {
+//!     if req.path.starts_with("/_bulk") && bulks.fetch_add(1, Ordering::SeqCst) < 2 {
 //!         Action::Respond(Reply::json(StatusCode::TOO_MANY_REQUESTS, &serde_json::json!({"error": "busy"})))
 //!     } else {
 //!         Action::Forward
@@ -39,8 +41,9 @@
 //! })
 //! .await?;
 //! let url = proxy.url(); // give this to the client under test instead of the service's URL
+//! // ... run the client against `url` ...
 //! # let _ = url;
-//! assert_eq!(proxy.stats().responded, 0);
+//! assert!(proxy.stats().responded <= 2);
 //! # Ok(())
 //! # }
 //! ```
@@ -69,7 +72,8 @@ use tokio::task::{JoinHandle, JoinSet};
 /// One request as the proxy received it; the hook may change it before it is forwarded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
-    /// 0 for the first request this proxy received, then 1, 2, ... (in order of arrival).
+    /// 0 for the first request this proxy received, then 1, 2, ... (numbered when the whole body
+    /// has arrived, before the hook runs).
     pub seq: u64,
     /// The HTTP method.
     pub method: Method,
@@ -301,6 +305,8 @@ impl Proxy {
     ) -> std::io::Result<Proxy> {
         let client = reqwest::Client::builder()
             .no_proxy()
+            // A redirect is the upstream's answer to pass on, not one to follow.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared {
@@ -353,7 +359,8 @@ impl Proxy {
             .clone()
     }
 
-    /// The counts of what the proxy did so far.
+    /// The counts of what the proxy did so far (requests it has finished with; one still held back
+    /// by a delay or waiting for the upstream is not counted yet).
     pub fn stats(&self) -> Stats {
         let log = self
             .shared
@@ -621,6 +628,7 @@ mod tests {
                                 .get("x-status")
                                 .and_then(|v| v.to_str().ok()?.parse().ok())
                                 .unwrap_or(200);
+                            let location = req.headers().get("x-location").cloned();
                             let method = req.method().to_string();
                             let path = req.uri().to_string();
                             let host = req
@@ -646,6 +654,9 @@ mod tests {
                                 header::CONTENT_TYPE,
                                 HeaderValue::from_static("application/json"),
                             );
+                            if let Some(location) = location {
+                                response.headers_mut().insert(header::LOCATION, location);
+                            }
                             Ok::<_, Infallible>(response)
                         }
                     });
@@ -730,6 +741,27 @@ mod tests {
             proxy.log()[0].outcome,
             Outcome::Forwarded(StatusCode::SERVICE_UNAVAILABLE)
         );
+    }
+
+    #[tokio::test]
+    async fn redirects_are_passed_on_not_followed() {
+        let upstream = echo().await;
+        let proxy = Proxy::passthrough(&upstream.url).await.unwrap();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = client
+            .get(format!("{}/old", proxy.url()))
+            .header("x-status", "307")
+            .header("x-location", "/new")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+        assert_eq!(response.headers()["location"], "/new");
+        assert_eq!(upstream.hits.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

@@ -6,10 +6,13 @@
 // Helpers below are test code too: a failed set-up step should panic with its error.
 #![allow(clippy::unwrap_used)]
 
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
+use http::StatusCode;
 use sentimap_lambda::{App, Config};
+use sentimap_tests::proxy::{Action, Proxy, Reply};
+use sentimap_tests::testbed;
 use serde_json::{json, Value};
 
 const S3_EVENT: &str = include_str!("../../fixtures/lambda/s3-put-event.json");
@@ -18,37 +21,20 @@ const EVENTBRIDGE_EVENT: &str = include_str!("../../fixtures/lambda/eventbridge-
 const MALFORMED: &[u8] = include_bytes!("../../fixtures/lambda/malformed.ndjson");
 
 fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: these tests need the test bed; start it with \
-             `eval \"$(scripts/testbed start)\"` (scripts/test does this), then rerun"
-        )
-    })
+    testbed::env(name)
 }
 
 /// A lower-case name unique to this test run.
 fn uniq(tag: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    format!("lambda-it-{tag}-{}-{nanos:x}", std::process::id())
+    testbed::unique_name(&format!("lambda-it-{tag}"))
 }
 
 async fn sdk() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(env("AWS_ENDPOINT_URL"))
-        .region(aws_config::Region::new("us-east-1"))
-        .load()
-        .await
+    testbed::aws_config().await
 }
 
 fn s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(true)
-            .build(),
-    )
+    testbed::s3_client(sdk)
 }
 
 async fn new_bucket(s3: &aws_sdk_s3::Client, tag: &str) -> String {
@@ -131,8 +117,8 @@ struct OpenSearch {
 impl OpenSearch {
     fn new() -> Self {
         OpenSearch {
-            http: reqwest::Client::new(),
-            url: env("OPENSEARCH_URL").trim_end_matches('/').to_string(),
+            http: testbed::http_client(),
+            url: testbed::opensearch_url(),
         }
     }
 
@@ -579,7 +565,7 @@ fn lambda_diag(e: sentimap_lambda::Error) -> String {
     d.error_type
 }
 
-/// What the fault proxy does with one `_bulk` request.
+/// What the fault plan does with one `_bulk` request.
 #[derive(Debug, Clone, Copy)]
 enum Fault {
     /// Pass it to OpenSearch unchanged.
@@ -591,136 +577,35 @@ enum Fault {
     Items429,
 }
 
-/// A small HTTP/1.1 proxy in front of OpenSearch that injects faults into `_bulk` requests by plan
-/// (other requests pass through). Each answer closes its connection, which keeps it simple.
-struct FaultProxy {
-    url: String,
-    bulk_calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl FaultProxy {
-    async fn start(upstream: String, plan: Vec<Fault>) -> Self {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use std::sync::Arc;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let bulk_calls = Arc::new(AtomicUsize::new(0));
-        let calls = bulk_calls.clone();
-        let plan = Arc::new(plan);
-        let http = reqwest::Client::new();
-        let task = tokio::spawn(async move {
-            while let Ok((conn, _)) = listener.accept().await {
-                let (calls, plan, http, upstream) =
-                    (calls.clone(), plan.clone(), http.clone(), upstream.clone());
-                tokio::spawn(async move {
-                    let _ = serve(conn, &upstream, &http, || {
-                        let n = calls.fetch_add(1, Ordering::SeqCst);
-                        plan.get(n).copied().unwrap_or(Fault::Forward)
-                    })
-                    .await;
-                });
-            }
-        });
-        FaultProxy {
-            url,
-            bulk_calls,
-            task,
+/// The test bed's fault-injecting proxy in front of OpenSearch, following `plan` for the `_bulk`
+/// requests (in order; then everything passes) and passing every other request.
+async fn fault_proxy(plan: Vec<Fault>) -> Proxy {
+    let bulks = AtomicUsize::new(0);
+    Proxy::start(&testbed::opensearch_url(), move |req| {
+        if !req.path.starts_with("/_bulk") {
+            return Action::Forward;
         }
-    }
-}
-
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn serve(
-    conn: tokio::net::TcpStream,
-    upstream: &str,
-    http: &reqwest::Client,
-    next_fault: impl FnOnce() -> Fault,
-) -> std::io::Result<()> {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-    let mut conn = BufReader::new(conn);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if conn.read_line(&mut line).await? == 0 {
-            return Ok(());
-        }
-        if line == "\r\n" {
-            break;
-        }
-        head.push_str(&line);
-    }
-    let mut lines = head.lines();
-    let request_line = lines.next().unwrap_or_default().to_string();
-    let mut parts = request_line.split(' ');
-    let method = parts.next().unwrap_or("GET").to_string();
-    let path = parts.next().unwrap_or("/").to_string();
-    let mut content_type = "application/json".to_string();
-    let mut len = 0usize;
-    for h in lines {
-        if let Some((k, v)) = h.split_once(':') {
-            match k.trim().to_ascii_lowercase().as_str() {
-                "content-length" => len = v.trim().parse().unwrap_or(0),
-                "content-type" => content_type = v.trim().to_string(),
-                _ => {}
-            }
-        }
-    }
-    let mut body = vec![0u8; len];
-    conn.read_exact(&mut body).await?;
-    let fault = if path.ends_with("/_bulk") || path.starts_with("/_bulk") {
-        next_fault()
-    } else {
-        Fault::Forward
-    };
-    let (status, answer) = match fault {
-        Fault::Status(code) => (
-            code,
-            json!({ "error": { "type": "injected", "reason": format!("injected {code}") }, "status": code })
-                .to_string()
-                .into_bytes(),
-        ),
-        Fault::Forward | Fault::Items429 => {
-            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-            let r = http
-                .request(method, format!("{upstream}{path}"))
-                .header("content-type", content_type)
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            let mut bytes = r.bytes().await.unwrap().to_vec();
-            if matches!(fault, Fault::Items429) && status == 200 {
-                let mut v: Value = serde_json::from_slice(&bytes).unwrap();
-                v["errors"] = json!(true);
-                for (i, item) in v["items"].as_array_mut().unwrap().iter_mut().enumerate() {
-                    if i % 2 == 0 {
+        match plan.get(bulks.fetch_add(1, Ordering::SeqCst)).copied() {
+            None | Some(Fault::Forward) => Action::Forward,
+            Some(Fault::Status(code)) => Action::Respond(Reply::json(
+                StatusCode::from_u16(code).unwrap(),
+                &json!({ "error": { "type": "injected", "reason": format!("injected {code}") }, "status": code }),
+            )),
+            Some(Fault::Items429) => Action::transform(|mut reply| {
+                if let Some(mut v) = reply.body_json() {
+                    v["errors"] = json!(true);
+                    for item in v["items"].as_array_mut().into_iter().flatten().step_by(2) {
                         item["index"]["status"] = json!(429);
                         item["index"]["error"] = json!({ "type": "es_rejected_execution_exception", "reason": "injected: write queue full" });
                     }
+                    reply.set_body_json(&v);
                 }
-                bytes = v.to_string().into_bytes();
-            }
-            (status, bytes)
+                reply
+            }),
         }
-    };
-    let mut out = conn.into_inner();
-    out.write_all(
-        format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-            answer.len()
-        )
-        .as_bytes(),
-    )
-    .await?;
-    out.write_all(&answer).await?;
-    out.shutdown().await
+    })
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -758,16 +643,13 @@ async fn injected_429s_and_503s_lose_nothing() {
         Forward,
         Items429,
     ];
-    let proxy = FaultProxy::start(
-        env("OPENSEARCH_URL").trim_end_matches('/').to_string(),
-        plan,
-    )
-    .await;
+    let proxy = fault_proxy(plan).await;
+    let proxy_url = proxy.url();
     let app = app(
         &sdk,
         &index,
         &[
-            ("SENTIMAP_INDEX_URL", &proxy.url),
+            ("SENTIMAP_INDEX_URL", &proxy_url),
             // Small bodies, so the 400 posts take several bulk requests and every fault is met.
             ("SENTIMAP_BULK_MAX_BYTES", "65536"),
         ],
@@ -777,10 +659,17 @@ async fn injected_429s_and_503s_lose_nothing() {
     assert_eq!(total(&answer, "indexed"), n, "{answer}");
     assert_eq!(total(&answer, "dead_lettered"), 0, "{answer}");
     assert!(total(&answer, "retried") > 0, "{answer}");
-    let calls = proxy.bulk_calls.load(std::sync::atomic::Ordering::SeqCst);
+    let bulk_calls = proxy
+        .log()
+        .iter()
+        .filter(|r| r.request.path.starts_with("/_bulk"))
+        .count();
     assert!(
-        calls > 11,
-        "every planned fault was met: {calls} bulk calls"
+        bulk_calls > 11,
+        "every planned fault was met: {bulk_calls} bulk calls"
     );
+    // Five requests answered 503/429 by the proxy, four answers with 429 items.
+    let stats = proxy.stats();
+    assert_eq!((stats.responded, stats.transformed), (5, 4), "{stats:?}");
     assert_eq!(OpenSearch::new().count(&index).await, n);
 }

@@ -10,6 +10,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.common.logging.LogConfigurator;
 import org.opensearch.common.settings.Settings;
@@ -101,7 +102,19 @@ public final class OpenSearchNode {
             }
         }, NODE_NAME + "-shutdown"));
 
-        node.start();
+        try {
+            node.start();
+        } catch (Exception e) {
+            // scripts/testbed shows the log's last lines: end them with the reason, not a stack frame.
+            Logger logger = LogManager.getLogger(OpenSearchNode.class);
+            logger.error("test bed node failed to start", e);
+            StringBuilder reason = new StringBuilder();
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                reason.append(reason.length() == 0 ? "" : ": ").append(t);
+            }
+            logger.error("test bed node failed to start: {}", reason);
+            System.exit(1);
+        }
         LogManager.getLogger(OpenSearchNode.class).info("test bed node ready on http://127.0.0.1:{}", httpPort);
         // The node's own threads are daemons: keep the JVM alive until the shutdown hook ran.
         closed.await();
