@@ -1041,11 +1041,27 @@ fn assert_no_secret(what: &str, out: &Output, secrets: &[(&str, String)]) {
     );
 }
 
-fn scratch(name: &str) -> PathBuf {
+/// A scratch folder for one run, removed when the test ends.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("sentimap-leak-{}-{name}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-    dir
+    Scratch(dir)
 }
 
 /// The environment every run gets: nothing inherited but PATH, AWS pointed at `aws_url`.
@@ -1112,6 +1128,33 @@ fn fake_aws() -> FakeUpstream {
                 "VersionId": "00000000-0000-0000-0000-000000000001",
                 "VersionStages": ["AWSCURRENT"],
                 "CreatedDate": 1_700_000_000
+            });
+            (200, "application/x-amz-json-1.1", answer.to_string())
+        } else if req
+            .headers
+            .contains("Firehose_20150804.DescribeDeliveryStream")
+        {
+            let answer = serde_json::json!({"DeliveryStreamDescription": {
+                "DeliveryStreamName": "leak-test",
+                "DeliveryStreamARN": "arn:aws:firehose:us-east-1:123456789012:deliverystream/leak-test",
+                "DeliveryStreamStatus": "ACTIVE",
+                "DeliveryStreamType": "DirectPut",
+                "VersionId": "1",
+                "Destinations": [],
+                "HasMoreDestinations": false
+            }});
+            (200, "application/x-amz-json-1.1", answer.to_string())
+        } else if req.headers.contains("Firehose_20150804.PutRecordBatch") {
+            // Every record fails: the producer retries, then dead-letters (and logs about it).
+            let records = serde_json::from_str::<serde_json::Value>(&req.body)
+                .ok()
+                .and_then(|v| v.get("Records").and_then(|r| r.as_array()).map(Vec::len))
+                .unwrap_or(0);
+            let failed = serde_json::json!({"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down"});
+            let answer = serde_json::json!({
+                "FailedPutCount": records,
+                "Encrypted": false,
+                "RequestResponses": vec![failed; records]
             });
             (200, "application/x-amz-json-1.1", answer.to_string())
         } else {
@@ -1243,8 +1286,8 @@ fn producer_never_logs_aws_credentials_when_firehose_fails() {
         .arg(dir.join("summary.json"));
     let out = run(cmd, Duration::from_secs(10), &dir);
     assert!(
-        aws.saw(AWS_TOKEN),
-        "the producer never called Firehose with the session token; AWS saw {:?}\n{}",
+        aws.saw("Firehose_20150804.PutRecordBatch") && aws.saw(AWS_TOKEN),
+        "the producer never sent records with the session token; AWS saw {:?}\n{}",
         aws.requests(),
         out.lines.join("\n")
     );
