@@ -6,5 +6,6 @@
 mod lambda;
 mod normalize;
 mod producer;
+mod security;
 mod testbed;
 mod sentiment;
