@@ -7,5 +7,5 @@ mod lambda;
 mod normalize;
 mod producer;
 mod security;
-mod testbed;
 mod sentiment;
+mod testbed;
