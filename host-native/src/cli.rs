@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::engine::{default_module_path, Engine, EngineKind};
 use crate::jsonl;
 
 /// Follow what the world says about a topic, live, on a map, coloured by feeling.
@@ -27,16 +28,39 @@ struct NormalizeArgs {
     /// Write the bare canonical post instead of the scored index document.
     #[arg(long)]
     post_only: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+/// Which build of the core runs a command. Both give byte-identical output.
+#[derive(Debug, clap::Args)]
+pub(crate) struct EngineArgs {
+    /// `native`: the core compiled into this binary; `wasm`: the plain WebAssembly core module,
+    /// run by wasmtime.
+    #[arg(long, value_enum, default_value_t = EngineKind::Native)]
+    engine: EngineKind,
+    /// The plain core module for `--engine wasm` (default: target/wasm/sentimap_core_abi.wasm
+    /// beside this binary's folder, where scripts/build-wasm puts it).
+    #[arg(long, value_name = "PATH", env = "SENTIMAP_WASM_MODULE")]
+    wasm_module: Option<std::path::PathBuf>,
+}
+
+impl EngineArgs {
+    pub(crate) fn load(&self) -> anyhow::Result<Engine> {
+        let path = self.wasm_module.clone().unwrap_or_else(default_module_path);
+        Engine::load(self.engine, &path)
+    }
 }
 
 pub(crate) fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Normalize(args) => {
+            let engine = args.engine.load()?;
             let stdin = io::stdin().lock();
             let stdout = BufWriter::new(io::stdout().lock());
             let stderr = io::stderr().lock();
-            let report = jsonl::normalize_stream(stdin, stdout, stderr, args.post_only)?;
+            let report = jsonl::normalize_stream(stdin, stdout, stderr, args.post_only, &engine)?;
             Ok(if report.failed == 0 {
                 ExitCode::SUCCESS
             } else {

@@ -1,6 +1,8 @@
 //! Helpers shared by Sentimap's integration tests: golden files and paths.
 
 pub mod golden;
+pub mod vectors;
+pub mod wasm;
 
 use std::path::PathBuf;
 

@@ -1,3 +1,4 @@
 //! Sentimap's integration tests: one binary, one module per area.
 
 mod normalize;
+mod vectors;

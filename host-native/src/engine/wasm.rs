@@ -1,0 +1,162 @@
+//! The wasmtime engine: the plain core module (`core/abi`, see its README for the ABI).
+//!
+//! One [`wasmtime::Engine`] and one compiled [`Module`] per process. Compilation happens once per
+//! module version: wasmtime's compilation cache keeps the precompiled machine code (the `.cwasm`
+//! artefact) in `cwasm-cache/` next to the module, keyed by the module's bytes and the engine's
+//! settings, and loads it safely on later runs. Each batch gets its own [`Store`] with a memory
+//! cap, and every call gets a fuel budget proportional to its input, so neither a bad module nor a
+//! bad input can hang or exhaust the host: both end in a trap, reported as an error.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use wasmtime::{
+    Cache, CacheConfig, Config, Instance, Memory, Module, OptLevel, Store, StoreLimits,
+    StoreLimitsBuilder, TypedFunc,
+};
+
+/// The ABI version this host speaks (the module's `abi_version` must return it).
+const ABI_VERSION: u32 = sentimap_core::api::API_VERSION;
+
+/// The most linear memory one instance may grow to: the core needs a few times its largest
+/// input ([`sentimap_core::api::MAX_REQUEST_BYTES`], 4 MiB), so 256 MiB is ample.
+pub(crate) const MAX_MEMORY_BYTES: usize = 256 * 1024 * 1024;
+
+/// Fuel (about one unit per WebAssembly instruction) every call may burn, whatever its size.
+pub(crate) const FUEL_PER_CALL: u64 = 50_000_000;
+
+/// Extra fuel per input byte. The core spends a few hundred instructions per byte on the
+/// heaviest inputs (1 MiB texts, see the vectors); this leaves a wide margin while still stopping
+/// a runaway loop within seconds.
+pub(crate) const FUEL_PER_BYTE: u64 = 20_000;
+
+/// The compiled module, shared by every batch of the process.
+#[derive(Debug)]
+pub(crate) struct WasmEngine {
+    engine: wasmtime::Engine,
+    module: Module,
+}
+
+impl WasmEngine {
+    /// Compiles (or loads from the cache) the module at `path`.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let path = path.canonicalize().with_context(|| {
+            format!(
+                "opening the core module {} (build it with scripts/build-wasm, or pass --wasm-module)",
+                path.display()
+            )
+        })?;
+        let mut config = Config::new();
+        config
+            .consume_fuel(true)
+            .cranelift_opt_level(OptLevel::Speed);
+        if let Some(cache) = cache_for(&path) {
+            config.cache(Some(cache));
+        }
+        let engine = wasmtime::Engine::new(&config)
+            .map_err(anyhow::Error::from)
+            .context("configuring wasmtime")?;
+        let module = Module::from_file(&engine, &path)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("compiling the core module {}", path.display()))?;
+        Ok(WasmEngine { engine, module })
+    }
+
+    /// A new batch: a store with its own limits and a fresh instance of the module.
+    pub fn batch(&self) -> anyhow::Result<WasmBatch<'_>> {
+        WasmBatch::new(self)
+    }
+}
+
+/// A compilation cache in `cwasm-cache/` beside the module; `None` (compile every run) when the
+/// folder cannot be used, e.g. on a read-only install.
+fn cache_for(module: &Path) -> Option<Cache> {
+    let dir: PathBuf = module.parent()?.join("cwasm-cache");
+    std::fs::create_dir_all(&dir).ok()?;
+    let mut cache_config = CacheConfig::new();
+    cache_config.with_directory(dir);
+    Cache::new(cache_config).ok()
+}
+
+/// One store and instance: the state of one batch.
+pub(crate) struct WasmBatch<'e> {
+    store: Store<StoreLimits>,
+    memory: Memory,
+    alloc: TypedFunc<u32, u32>,
+    dealloc: TypedFunc<(u32, u32), ()>,
+    process: TypedFunc<(u32, u32), u64>,
+    _engine: &'e WasmEngine,
+}
+
+impl std::fmt::Debug for WasmBatch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmBatch").finish_non_exhaustive()
+    }
+}
+
+/// wasmtime has its own error type; the CLI speaks anyhow.
+fn wt<T>(r: wasmtime::Result<T>) -> anyhow::Result<T> {
+    r.map_err(anyhow::Error::from)
+}
+
+impl<'e> WasmBatch<'e> {
+    fn new(engine: &'e WasmEngine) -> anyhow::Result<Self> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(MAX_MEMORY_BYTES)
+            .instances(1)
+            .memories(1)
+            .tables(4)
+            .build();
+        let mut store = Store::new(&engine.engine, limits);
+        store.limiter(|l| l);
+        wt(store.set_fuel(FUEL_PER_CALL))?;
+        let instance = wt(Instance::new(&mut store, &engine.module, &[]))
+            .context("instantiating the core module")?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .context("the core module exports no `memory`")?;
+        let version: TypedFunc<(), u32> = wt(instance.get_typed_func(&mut store, "abi_version"))
+            .context("the core module's `abi_version`")?;
+        let got = wt(version.call(&mut store, ()))?;
+        if got != ABI_VERSION {
+            bail!("the core module speaks ABI version {got}, this sentimap speaks {ABI_VERSION}: rebuild it with scripts/build-wasm");
+        }
+        Ok(WasmBatch {
+            alloc: wt(instance.get_typed_func(&mut store, "alloc"))
+                .context("the core module's `alloc`")?,
+            dealloc: wt(instance.get_typed_func(&mut store, "dealloc"))
+                .context("the core module's `dealloc`")?,
+            process: wt(instance.get_typed_func(&mut store, "process"))
+                .context("the core module's `process`")?,
+            store,
+            memory,
+            _engine: engine,
+        })
+    }
+
+    /// Answers one request. An error here is the engine's (a trap, or a module breaking the ABI),
+    /// never the input's: input errors come back as error objects in `Ok`.
+    pub fn process(&mut self, request: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let len = u32::try_from(request.len()).context("request over 4 GiB")?;
+        let fuel = FUEL_PER_CALL.saturating_add(FUEL_PER_BYTE.saturating_mul(u64::from(len)));
+        wt(self.store.set_fuel(fuel))?;
+        let ptr = wt(self.alloc.call(&mut self.store, len)).context("core module: alloc")?;
+        if ptr == 0 {
+            bail!("the core module is out of memory ({len} bytes requested)");
+        }
+        self.memory
+            .write(&mut self.store, ptr as usize, request)
+            .context("writing the request into the core module")?;
+        let packed =
+            wt(self.process.call(&mut self.store, (ptr, len))).context("core module: process")?;
+        wt(self.dealloc.call(&mut self.store, (ptr, len))).context("core module: dealloc")?;
+        let (out_ptr, out_len) = ((packed >> 32) as u32, (packed & 0xffff_ffff) as u32);
+        let mut out = vec![0u8; out_len as usize];
+        self.memory
+            .read(&self.store, out_ptr as usize, &mut out)
+            .context("reading the result out of the core module")?;
+        wt(self.dealloc.call(&mut self.store, (out_ptr, out_len)))
+            .context("core module: dealloc")?;
+        Ok(out)
+    }
+}
