@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::sentiment::{Evidence, Label, Method, Sentiment};
+use crate::sentiment::{CompatLabel, Evidence, Label, Method, Sentiment};
 use crate::{Author, Post, Precision, Source};
 
 /// Bumped whenever the document shape or the template changes.
@@ -51,8 +51,12 @@ pub struct DocSentiment {
     pub method: Method,
     /// Whether the lexicon was applied.
     pub lexicon_applied: bool,
+    /// The original system's four labels (Positive, Negative, Neutral, Confused).
+    pub compat: CompatLabel,
     /// The tokens and emoji that decided (stored, not indexed).
     pub evidence: Vec<Evidence>,
+    /// Every emoji and emoticon found, in text order.
+    pub emoji: Vec<String>,
 }
 
 impl From<Sentiment> for DocSentiment {
@@ -65,7 +69,9 @@ impl From<Sentiment> for DocSentiment {
             negative: s.negative,
             method: s.method,
             lexicon_applied: s.lexicon_applied,
+            compat: s.compat,
             evidence: s.evidence,
+            emoji: s.emoji,
         }
     }
 }
@@ -200,7 +206,9 @@ pub fn index_template(pattern: &str) -> Value {
                         "negative": { "type": "float" },
                         "method": keyword,
                         "lexicon_applied": { "type": "boolean" },
-                        "evidence": { "type": "object", "enabled": false }
+                        "compat": keyword,
+                        "evidence": { "type": "object", "enabled": false },
+                        "emoji": keyword
                     }},
                     "schema_version": { "type": "integer" }
                 }

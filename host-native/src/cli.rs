@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::engine::{default_module_path, Engine, EngineKind};
-use crate::jsonl;
+use crate::{jsonl, score};
 
 /// Follow what the world says about a topic, live, on a map, coloured by feeling.
 #[derive(Debug, Parser)]
@@ -21,6 +21,22 @@ enum Command {
     /// Normalise raw posts (JSONL on stdin, X v1.1, X v2 or Bluesky Jetstream, mixed) into index
     /// documents (JSONL on stdout). Unusable lines go to stderr as JSON error records.
     Normalize(NormalizeArgs),
+    /// Score the sentiment of texts: JSONL `{"id", "text"[, "lang"]}` on stdin (or plain text
+    /// lines with --text), one JSONL line per input on stdout with the id and every sentiment
+    /// field. Unusable lines go to stderr as JSON error records and are skipped.
+    Score(ScoreArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ScoreArgs {
+    /// Read plain text, one text per line (the id is the line number), instead of JSONL.
+    #[arg(long)]
+    text: bool,
+    /// Language tag of the plain text lines (with --text); the lexicon applies to English only.
+    #[arg(long, requires = "text")]
+    lang: Option<String>,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -34,19 +50,19 @@ struct NormalizeArgs {
 
 /// Which build of the core runs a command. Both give byte-identical output.
 #[derive(Debug, clap::Args)]
-pub(crate) struct EngineArgs {
+struct EngineArgs {
     /// `native`: the core compiled into this binary; `wasm`: the plain WebAssembly core module,
     /// run by wasmtime.
     #[arg(long, value_enum, default_value_t = EngineKind::Native)]
     engine: EngineKind,
-    /// The plain core module for `--engine wasm` (default: target/wasm/sentimap_core_abi.wasm
-    /// beside this binary's folder, where scripts/build-wasm puts it).
+    /// The plain core module for `--engine wasm` (default: target/wasm/sentimap_core_abi.wasm,
+    /// where scripts/build-wasm puts it, found from this binary's target/<profile>/ folder).
     #[arg(long, value_name = "PATH", env = "SENTIMAP_WASM_MODULE")]
     wasm_module: Option<std::path::PathBuf>,
 }
 
 impl EngineArgs {
-    pub(crate) fn load(&self) -> anyhow::Result<Engine> {
+    fn load(&self) -> anyhow::Result<Engine> {
         let path = self.wasm_module.clone().unwrap_or_else(default_module_path);
         Engine::load(self.engine, &path)
     }
@@ -61,11 +77,31 @@ pub(crate) fn run() -> anyhow::Result<ExitCode> {
             let stdout = BufWriter::new(io::stdout().lock());
             let stderr = io::stderr().lock();
             let report = jsonl::normalize_stream(stdin, stdout, stderr, args.post_only, &engine)?;
-            Ok(if report.failed == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            Ok(exit_code(report))
         }
+        Command::Score(args) => {
+            let engine = args.engine.load()?;
+            let stdin = io::stdin().lock();
+            let stdout = BufWriter::new(io::stdout().lock());
+            let stderr = io::stderr().lock();
+            let mode = if args.text {
+                score::Input::Text {
+                    lang: args.lang.as_deref(),
+                }
+            } else {
+                score::Input::Jsonl
+            };
+            let report = score::score_stream(stdin, stdout, stderr, mode, &engine)?;
+            Ok(exit_code(report))
+        }
+    }
+}
+
+/// 0 when every line was used, 1 when some were reported and skipped.
+fn exit_code(report: jsonl::Report) -> ExitCode {
+    if report.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }

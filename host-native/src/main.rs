@@ -3,6 +3,7 @@
 mod cli;
 mod engine;
 mod jsonl;
+mod score;
 
 use std::process::ExitCode;
 

@@ -1,6 +1,37 @@
 //! Sentiment scoring: emoticons and emoji first, then a valence lexicon with rules.
+//!
+//! The engine follows the design of VADER (Hutto & Gilbert 2014) and uses its MIT-licensed
+//! lexicon as data (see `core/data/`), with Sentimap's own emoji ratings, slang, idioms, clause
+//! scoping of negation and boosters, and tokenisation for tweets (URLs, @mentions and `RT` dropped,
+//! HTML entities decoded, hashtags split into words, emoticons glued to words found).
+//!
+//! ```
+//! use sentimap_core::sentiment::{score, Label, Method};
+//!
+//! let s = score("The food was not bad at all, but the service was SO rude :(", None);
+//! assert_eq!(s.label, Label::Negative);
+//! assert_eq!(s.method, Method::Lexicon);
+//! assert!(s.evidence.iter().any(|e| e.token == "bad" && e.valence > 0.0)); // "not bad"
+//! assert!(s.evidence.iter().any(|e| e.token == ":("));
+//! ```
+//!
+//! For many texts, keep a [`Scorer`]: it reuses its buffers, so scoring allocates nothing once
+//! warm ([`Scorer::summary`]) or only the output ([`Scorer::score`]).
+
+mod lexicon;
+mod phash;
+mod rules;
+mod scan;
 
 use serde::{Deserialize, Serialize};
+
+use rules::{Totals, Weighed};
+use scan::{Kind, Tok};
+
+/// Compound at or above this is positive.
+pub const POSITIVE_THRESHOLD: f64 = 0.3;
+/// Compound at or below this is negative.
+pub const NEGATIVE_THRESHOLD: f64 = -0.05;
 
 /// The three-way label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,6 +43,19 @@ pub enum Label {
     Neutral,
     /// Compound below the negative threshold.
     Negative,
+}
+
+/// The four labels of the original system, kept for its map colours and dashboards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CompatLabel {
+    /// Positive.
+    Positive,
+    /// Negative.
+    Negative,
+    /// Neutral.
+    Neutral,
+    /// Happy and sad emoji or emoticons in the same post.
+    Confused,
 }
 
 /// What decided the score.
@@ -26,6 +70,20 @@ pub enum Method {
     None,
 }
 
+/// What kind of token a piece of evidence is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// A word of the lexicon (possibly from a hashtag).
+    Word,
+    /// An idiom, rated as a whole.
+    Idiom,
+    /// An ASCII emoticon.
+    Emoticon,
+    /// An emoji sequence.
+    Emoji,
+}
+
 /// One token or emoji that moved the score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -33,6 +91,8 @@ pub struct Evidence {
     pub token: String,
     /// Its valence after the rules, on the lexicon's scale.
     pub valence: f64,
+    /// What kind of token it is.
+    pub kind: EvidenceKind,
 }
 
 /// The score of one text.
@@ -52,21 +112,188 @@ pub struct Sentiment {
     pub method: Method,
     /// Whether the lexicon was applied (false for posts known not to be English).
     pub lexicon_applied: bool,
+    /// The original system's four labels.
+    pub compat: CompatLabel,
     /// The tokens and emoji that decided, in text order.
     pub evidence: Vec<Evidence>,
+    /// Every emoji and emoticon found, rated or not, in text order.
+    pub emoji: Vec<String>,
+}
+
+/// The score of one text without its evidence: what [`Scorer::summary`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// positive | neutral | negative.
+    pub label: Label,
+    /// Normalised score in [-1, 1].
+    pub compound: f64,
+    /// Share of positive valence.
+    pub positive: f64,
+    /// Share of neutral tokens.
+    pub neutral: f64,
+    /// Share of negative valence.
+    pub negative: f64,
+    /// What decided.
+    pub method: Method,
+    /// Whether the lexicon was applied.
+    pub lexicon_applied: bool,
+    /// The original system's four labels.
+    pub compat: CompatLabel,
+}
+
+/// Whether the lexicon (English) applies to a post in language `lang`: unknown, undetermined
+/// (`und`) and English tags do; any other language does not.
+pub fn lexicon_applies(lang: Option<&str>) -> bool {
+    match lang.map(str::trim) {
+        None | Some("") => true,
+        Some(l) => {
+            let primary = l.split(['-', '_']).next().unwrap_or(l);
+            primary.eq_ignore_ascii_case("en")
+                || primary.eq_ignore_ascii_case("und")
+                || primary.eq_ignore_ascii_case("zxx")
+                || primary.eq_ignore_ascii_case("qme")
+                || primary.eq_ignore_ascii_case("qht")
+        }
+    }
 }
 
 /// Scores `text`; `lang` is the post's language tag where known.
 pub fn score(text: &str, lang: Option<&str>) -> Sentiment {
-    let _ = (text, lang);
-    Sentiment {
-        label: Label::Neutral,
-        compound: 0.0,
-        positive: 0.0,
-        neutral: 1.0,
-        negative: 0.0,
-        method: Method::None,
-        lexicon_applied: false,
-        evidence: Vec::new(),
+    Scorer::new().score(text, lang)
+}
+
+/// A reusable scorer: holds the token buffers between texts, so the hot path allocates nothing.
+#[derive(Debug, Default)]
+pub struct Scorer {
+    toks: Vec<Tok>,
+    weighed: Vec<Weighed>,
+    decoded: String,
+}
+
+impl Scorer {
+    /// An empty scorer; the lexicon is static, so this costs nothing.
+    pub fn new() -> Self {
+        Scorer::default()
+    }
+
+    /// Scores `text` without building the evidence (no allocation once the buffers are warm).
+    pub fn summary(&mut self, text: &str, lang: Option<&str>) -> Summary {
+        let applied = lexicon_applies(lang);
+        let mut buf = std::mem::take(&mut self.decoded);
+        let totals = self.run(decoded(text, &mut buf), applied);
+        self.decoded = buf;
+        summarize(&totals, applied)
+    }
+
+    /// Scores `text` with its evidence.
+    pub fn score(&mut self, text: &str, lang: Option<&str>) -> Sentiment {
+        let applied = lexicon_applies(lang);
+        let mut buf = std::mem::take(&mut self.decoded);
+        let text = decoded(text, &mut buf);
+        let totals = self.run(text, applied);
+        let s = summarize(&totals, applied);
+        let mut evidence = Vec::new();
+        let mut emoji = Vec::new();
+        for (t, w) in self.toks.iter().zip(&self.weighed) {
+            let span = text
+                .get(t.start as usize..w.end as usize)
+                .unwrap_or_default();
+            if t.kind != Kind::Word {
+                emoji.push(span.to_string());
+            }
+            if w.valence != 0.0 && !w.absorbed {
+                let kind = match t.kind {
+                    Kind::Emoji => EvidenceKind::Emoji,
+                    Kind::Emoticon => EvidenceKind::Emoticon,
+                    Kind::Word if w.end != t.end => EvidenceKind::Idiom,
+                    Kind::Word => EvidenceKind::Word,
+                };
+                evidence.push(Evidence {
+                    token: span.to_string(),
+                    valence: round(w.valence, 1e3),
+                    kind,
+                });
+            }
+        }
+        self.decoded = buf;
+        Sentiment {
+            label: s.label,
+            compound: s.compound,
+            positive: s.positive,
+            neutral: s.neutral,
+            negative: s.negative,
+            method: s.method,
+            lexicon_applied: s.lexicon_applied,
+            compat: s.compat,
+            evidence,
+            emoji,
+        }
+    }
+
+    fn run(&mut self, text: &str, applied: bool) -> Totals {
+        self.toks.clear();
+        let marks = scan::scan(text, &mut self.toks);
+        rules::apply(text, &self.toks, marks, applied, &mut self.weighed)
+    }
+}
+
+/// The text to scan: `text` itself, or its HTML-entity-decoded copy in `buf` (`&lt;3` is `<3`).
+fn decoded<'t>(text: &'t str, buf: &'t mut String) -> &'t str {
+    if text.as_bytes().contains(&b'&') {
+        buf.clear();
+        html_escape::decode_html_entities_to_string(text, buf);
+        buf.as_str()
+    } else {
+        text
+    }
+}
+
+fn summarize(t: &Totals, applied: bool) -> Summary {
+    let compound = round(t.compound, 1e4);
+    let label = if compound >= POSITIVE_THRESHOLD {
+        Label::Positive
+    } else if compound <= NEGATIVE_THRESHOLD {
+        Label::Negative
+    } else {
+        Label::Neutral
+    };
+    let method = if t.sign_weight > 0.0 && t.sign_weight >= t.word_weight {
+        Method::Emoticon
+    } else if t.word_weight > 0.0 {
+        Method::Lexicon
+    } else if t.sign_weight > 0.0 {
+        Method::Emoticon
+    } else {
+        Method::None
+    };
+    let compat = if t.sign_positive && t.sign_negative {
+        CompatLabel::Confused
+    } else {
+        match label {
+            Label::Positive => CompatLabel::Positive,
+            Label::Negative => CompatLabel::Negative,
+            Label::Neutral => CompatLabel::Neutral,
+        }
+    };
+    Summary {
+        label,
+        compound,
+        positive: round(t.positive, 1e4),
+        neutral: round(t.neutral, 1e4),
+        negative: round(t.negative, 1e4),
+        method,
+        lexicon_applied: applied,
+        compat,
+    }
+}
+
+/// Rounds to `1/scale` (4 decimals for scores): stable, readable output; `libm` keeps it
+/// bit-identical on every target.
+fn round(x: f64, scale: f64) -> f64 {
+    let r = libm::round(x * scale) / scale;
+    if r == 0.0 {
+        0.0
+    } else {
+        r
     }
 }

@@ -86,7 +86,6 @@ impl Batch<'_> {
     }
 
     /// Scores one text.
-    #[allow(dead_code)] // used by `sentimap score` once it lands
     pub fn score(&mut self, text: &[u8], lang: Option<&str>) -> anyhow::Result<CallResult> {
         let mut header = Header::new(Op::Score);
         header.lang = lang.map(str::to_owned);
@@ -104,4 +103,94 @@ pub(crate) fn default_module_path() -> PathBuf {
         .map(Path::to_path_buf)
         .unwrap_or_default();
     target.join("wasm").join("sentimap_core_abi.wasm")
+}
+
+#[cfg(test)]
+mod tests {
+    //! `--engine wasm` against `--engine native`, through the real command code, on inputs drawn
+    //! from the cross-runtime vectors. Needs the built module (scripts/build-wasm).
+
+    use super::*;
+    use crate::{jsonl, score};
+
+    fn repo_file(rel: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+    }
+
+    fn wasm_engine() -> Engine {
+        let module = std::env::var_os("SENTIMAP_WASM_MODULE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_file("target/wasm/sentimap_core_abi.wasm"));
+        assert!(
+            module.exists(),
+            "{} is missing: run scripts/build-wasm first",
+            module.display()
+        );
+        Engine::load(EngineKind::Wasm, &module).unwrap()
+    }
+
+    /// The bodies of the vectors' requests for `op` (single-line ones), as input lines.
+    fn bodies(prefix: &str) -> Vec<Vec<u8>> {
+        let text = std::fs::read_to_string(repo_file("tests/vectors/vectors.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["name"].as_str().unwrap().starts_with(prefix))
+            .filter_map(|c| c["req"].as_str())
+            .filter_map(|r| r.split_once('\n').map(|(_, body)| body.as_bytes().to_vec()))
+            .filter(|b| !b.contains(&b'\n'))
+            .collect()
+    }
+
+    fn both<F>(input: &[u8], run: F) -> [(Vec<u8>, Vec<u8>); 2]
+    where
+        F: Fn(&[u8], &mut Vec<u8>, &mut Vec<u8>, &Engine) -> anyhow::Result<jsonl::Report>,
+    {
+        let wasm = wasm_engine();
+        [&Engine::Native, &wasm].map(|engine| {
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            run(input, &mut out, &mut err, engine).unwrap();
+            (out, err)
+        })
+    }
+
+    #[test]
+    fn normalize_output_is_byte_identical() {
+        let input = bodies("normalize/").join(&b'\n');
+        for post_only in [false, true] {
+            let [native, wasm] = both(&input, |i, o, e, engine| {
+                jsonl::normalize_stream(i, o, e, post_only, engine)
+            });
+            assert!(native.0.len() > 10_000 && !native.1.is_empty());
+            assert!(native == wasm, "normalize (post_only={post_only}) differs");
+        }
+    }
+
+    #[test]
+    fn score_output_is_byte_identical() {
+        let texts = bodies("score/");
+        let jsonl: Vec<u8> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let text = String::from_utf8_lossy(t);
+                serde_json::to_vec(&serde_json::json!({"id": i, "text": text, "lang": "en"}))
+                    .unwrap()
+            })
+            .collect::<Vec<_>>()
+            .join(&b'\n');
+        let [native, wasm] = both(&jsonl, |i, o, e, engine| {
+            score::score_stream(i, o, e, score::Input::Jsonl, engine)
+        });
+        assert!(native.0.len() > 10_000);
+        assert!(native == wasm, "score (JSONL) differs");
+        let plain = texts.join(&b'\n');
+        let [native, wasm] = both(&plain, |i, o, e, engine| {
+            score::score_stream(i, o, e, score::Input::Text { lang: None }, engine)
+        });
+        assert!(native.0.len() > 10_000);
+        assert!(native == wasm, "score --text differs");
+    }
 }

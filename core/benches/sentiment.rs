@@ -1,0 +1,125 @@
+//! Sentiment throughput on the SemEval-2017 validation tweets (`tweeteval_val`), against the
+//! `vader_sentiment` crate in the same run.
+//!
+//!     cargo bench -p sentimap-core --bench sentiment
+//!
+//! The corpus is read from `../shared/data/sentiment/tweeteval_val/val.jsonl` (relative to the
+//! repository root) or from the file named by `SENTIMAP_BENCH_CORPUS`. After criterion's groups,
+//! a plain timed loop (single thread) prints texts per second of each engine and their ratio.
+
+// A benchmark is not the core: it reads its corpus path from the environment and times itself.
+#![allow(clippy::disallowed_methods)]
+
+use std::hint::black_box;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, Criterion, Throughput};
+use sentimap_core::sentiment::Scorer;
+
+fn corpus() -> Vec<String> {
+    let path = std::env::var_os("SENTIMAP_BENCH_CORPUS").map_or_else(
+        || {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/data/sentiment/tweeteval_val/val.jsonl")
+        },
+        PathBuf::from,
+    );
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading the corpus {}: {e}", path.display()));
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["text"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let texts = corpus();
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let mut g = c.benchmark_group("tweeteval_val");
+    g.throughput(Throughput::Elements(texts.len() as u64));
+    let mut scorer = Scorer::new();
+    g.bench_function("sentimap_summary", |b| {
+        b.iter(|| {
+            for t in &texts {
+                black_box(scorer.summary(black_box(t), None));
+            }
+        })
+    });
+    g.bench_function("sentimap_score_with_evidence", |b| {
+        b.iter(|| {
+            for t in &texts {
+                black_box(scorer.score(black_box(t), None));
+            }
+        })
+    });
+    let vader = vader_sentiment::SentimentIntensityAnalyzer::new();
+    g.sample_size(10);
+    g.bench_function("vader_sentiment_crate", |b| {
+        b.iter(|| {
+            for t in &texts {
+                black_box(vader.polarity_scores(black_box(t)));
+            }
+        })
+    });
+    g.finish();
+    let mut g = c.benchmark_group("tweeteval_val_bytes");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("sentimap_summary", |b| {
+        b.iter(|| {
+            for t in &texts {
+                black_box(scorer.summary(black_box(t), None));
+            }
+        })
+    });
+    g.finish();
+}
+
+/// Texts per second of `f` over `texts`, timed for about `budget`.
+fn rate(texts: &[String], budget: Duration, mut f: impl FnMut(&str)) -> f64 {
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < budget {
+        for t in texts {
+            f(black_box(t));
+        }
+        n += texts.len() as u64;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn ratio() {
+    let texts = corpus();
+    let mut scorer = Scorer::new();
+    let vader = vader_sentiment::SentimentIntensityAnalyzer::new();
+    let budget = Duration::from_secs(3);
+    let ours = rate(&texts, budget, |t| {
+        black_box(scorer.summary(t, None));
+    });
+    let ours_full = rate(&texts, budget, |t| {
+        black_box(scorer.score(t, None));
+    });
+    let theirs = rate(&texts, budget, |t| {
+        black_box(vader.polarity_scores(t));
+    });
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "\ntweeteval_val ({} texts), one thread:\n  sentimap summary           {:>12.0} texts/s\n  sentimap score + evidence  {:>12.0} texts/s\n  vader_sentiment crate      {:>12.0} texts/s\n  ratio (summary / vader)    {:>12.1}x\n  ratio (score / vader)      {:>12.1}x",
+        texts.len(),
+        ours,
+        ours_full,
+        theirs,
+        ours / theirs,
+        ours_full / theirs
+    );
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    ratio();
+}

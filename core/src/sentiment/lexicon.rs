@@ -1,0 +1,154 @@
+//! Look-ups in the tables `build.rs` generates from `core/data/`: perfect hashes, so a look-up is
+//! one hash, one displacement read and one key comparison, with nothing built at run time.
+
+use super::phash;
+
+/// Negator (`not`, `never`, `isn't`, ...).
+pub(crate) const NEG: u8 = 1;
+/// Intensifier or dampener; see [`Entry::boost`].
+pub(crate) const BOOST: u8 = 2;
+/// Contrast (`but`, `however`): what follows weighs more.
+pub(crate) const CONTRAST: u8 = 4;
+/// Concession (`although`): the clause it opens weighs less.
+pub(crate) const CONCEDE: u8 = 8;
+/// A sign emoticon (`:-)`, `</3`).
+pub(crate) const EMOTICON: u8 = 16;
+/// First word of at least one idiom in [`idioms`].
+pub(crate) const IDIOM_START: u8 = 32;
+/// Has a rated valence (possibly a rated 0).
+pub(crate) const RATED: u8 = 64;
+/// A word after which `like` is the verb (`I like`, `would like`).
+pub(crate) const VERB_CUE: u8 = 128;
+
+/// Ids of the words the rules test by identity (mirrors `SPECIAL` in `build.rs`).
+pub(crate) const ID_KIND: u8 = 1;
+pub(crate) const ID_SORT: u8 = 2;
+pub(crate) const ID_OF: u8 = 3;
+pub(crate) const ID_NO: u8 = 4;
+pub(crate) const ID_LIKE: u8 = 5;
+pub(crate) const ID_WELL: u8 = 6;
+pub(crate) const ID_NEVER: u8 = 7;
+pub(crate) const ID_SO: u8 = 8;
+pub(crate) const ID_THIS: u8 = 9;
+pub(crate) const ID_DOUBT: u8 = 10;
+pub(crate) const ID_LEAST: u8 = 11;
+pub(crate) const ID_AT: u8 = 12;
+pub(crate) const ID_AS: u8 = 13;
+
+/// One word of the lexicon.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Entry {
+    /// Lower-case key.
+    pub key: &'static str,
+    /// The key's first eight bytes, little-endian, zero-padded.
+    pub tag: u64,
+    /// Valence on [-4, 4] (0 for function words).
+    pub valence: f64,
+    /// For [`BOOST`] words: what they add to the magnitude of the word they modify.
+    pub boost: f64,
+    /// Class bits.
+    pub flags: u8,
+    /// Identity for the rules (`ID_*`), 0 for most words.
+    pub id: u8,
+    /// The range of [`idioms`] starting with this word: (first, count).
+    pub idioms: (u16, u16),
+}
+
+impl Entry {
+    const EMPTY: Entry = Entry {
+        key: "",
+        tag: 0,
+        valence: 0.0,
+        boost: 0.0,
+        flags: 0,
+        id: 0,
+        idioms: (0, 0),
+    };
+
+    pub fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/sentiment_tables.rs"));
+
+/// Longest key worth looking up; longer tokens are not in the tables.
+pub(crate) const MAX_KEY: usize = 32;
+
+/// The entry of a lower-case word.
+#[inline]
+pub(crate) fn word(key: &[u8]) -> Option<&'static Entry> {
+    if key.is_empty() || key.len() > MAX_KEY {
+        return None;
+    }
+    let h = phash::hash(key, WORD_SEED);
+    let bit = (h & (WORD_FILTER.len() as u64 * 64 - 1)) as usize;
+    if WORD_FILTER[bit / 64] & (1 << (bit % 64)) == 0 {
+        return None;
+    }
+    let d = WORD_DISP[phash::bucket(h, WORD_DISP.len())];
+    let e = &WORDS[phash::slot(h, d, WORDS.len())];
+    let k = e.key.as_bytes();
+    let same = k.len() == key.len() && e.tag == tag(key) && (k.len() <= 8 || k[8..] == key[8..]);
+    same.then_some(e)
+}
+
+/// The valence of an emoji written without variation selectors or skin-tone modifiers.
+#[inline]
+pub(crate) fn emoji(key: &[u8]) -> Option<f64> {
+    if key.is_empty() || key.len() > MAX_KEY {
+        return None;
+    }
+    let h = phash::hash(key, EMOJI_SEED);
+    let d = EMOJI_DISP[phash::bucket(h, EMOJI_DISP.len())];
+    let (k, v) = EMOJI[phash::slot(h, d, EMOJI.len())];
+    (k.as_bytes() == key).then_some(v)
+}
+
+/// The first eight bytes of a key, little-endian, zero-padded.
+#[inline]
+fn tag(b: &[u8]) -> u64 {
+    let mut t = [0u8; 8];
+    let n = b.len().min(8);
+    t[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(t)
+}
+
+/// The idioms starting with `e`'s word, longest first, as `(words, valence)`.
+pub(crate) fn idioms(e: &Entry) -> &'static [(&'static [&'static str], f64)] {
+    let (from, n) = (usize::from(e.idioms.0), usize::from(e.idioms.1));
+    IDIOMS.get(from..from + n).unwrap_or_default()
+}
+
+/// Whether some emoticon starts with bytes `a`, `b` (either case).
+#[inline]
+pub(crate) fn may_start_emoticon(a: u8, b: u8) -> bool {
+    let i = usize::from(a) << 8 | usize::from(b);
+    EMOTICON_PAIRS[i / 64] & (1 << (i % 64)) != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_found() {
+        for e in WORDS.iter().filter(|e| !e.key.is_empty()) {
+            assert_eq!(word(e.key.as_bytes()), Some(e), "{}", e.key);
+        }
+        for (k, v) in EMOJI.iter().filter(|(k, _)| !k.is_empty()) {
+            assert_eq!(emoji(k.as_bytes()), Some(*v), "{k}");
+        }
+    }
+
+    #[test]
+    fn classes() {
+        assert!(word(b"not").is_some_and(|e| e.has(NEG)));
+        assert!(word(b"very").is_some_and(|e| e.has(BOOST) && e.boost > 0.0));
+        assert!(word(b"but").is_some_and(|e| e.has(CONTRAST)));
+        assert!(word(b":)").is_some_and(|e| e.has(EMOTICON) && e.valence > 0.0));
+        assert!(word(b"good").is_some_and(|e| e.valence > 0.0 && !e.has(EMOTICON)));
+        assert_eq!(word(b"zzzqqq"), None);
+        assert_eq!(word(b""), None);
+    }
+}

@@ -1,0 +1,366 @@
+//! The rules that turn token valences into a score: negation and its scope, boosters and
+//! dampeners, capitals, elongation, idioms, contrast and concession, `!` and `?` emphasis.
+//! Constants marked (VADER) are Hutto & Gilbert's empirically derived values.
+
+use super::lexicon::{
+    self, BOOST, CONCEDE, CONTRAST, IDIOM_START, ID_AS, ID_AT, ID_DOUBT, ID_KIND, ID_LEAST,
+    ID_LIKE, ID_NEVER, ID_NO, ID_OF, ID_SO, ID_SORT, ID_THIS, ID_WELL, NEG, RATED, VERB_CUE,
+};
+use super::scan::{Kind, Marks, Tok};
+
+/// Added to a word's magnitude when written in capitals among other words (VADER).
+pub(crate) const CAPS_BOOST: f64 = 0.733;
+/// Added to a word's magnitude when its letters are stretched (`sooo goood`).
+pub(crate) const ELONGATION_BOOST: f64 = 0.293;
+/// Multiplier for a negated word: flips it and shrinks it (VADER).
+pub(crate) const NEGATION: f64 = -0.74;
+/// Decay of a booster's effect with distance: 1, 2 or 3 words before (VADER).
+const BOOST_DECAY: [f64; 3] = [1.0, 0.95, 0.9];
+/// Weight of the clause before a contrast and after it (VADER).
+const BEFORE_CONTRAST: f64 = 0.5;
+const AFTER_CONTRAST: f64 = 1.5;
+/// Weight of a concessive clause (`although it rained, ...`).
+const CONCESSION: f64 = 0.5;
+/// `!` emphasis per mark, at most [`MAX_EXCLAMATIONS`] marks (VADER).
+const EXCLAMATION: f64 = 0.292;
+const MAX_EXCLAMATIONS: u32 = 4;
+/// `?` emphasis per mark from two marks on, capped (VADER).
+const QUESTION: f64 = 0.18;
+const MAX_QUESTION: f64 = 0.96;
+/// Weight of sentiment words in a question: asking is weaker than asserting.
+pub(crate) const QUESTION_WEIGHT: f64 = 0.5;
+/// Weight of a title-case word inside a run of them mid-sentence (`Bad Girls Club`): a name.
+pub(crate) const NAME_WEIGHT: f64 = 0.0;
+/// How far back a negator or booster reaches, in words.
+const SCOPE: usize = 3;
+
+/// Per-token result of the rules.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Weighed {
+    /// Final valence.
+    pub valence: f64,
+    /// Where the evidence span ends (an idiom spans several tokens).
+    pub end: u32,
+    /// The token is a word inside an idiom already rated at its first word.
+    pub absorbed: bool,
+}
+
+/// The scorer's totals.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Totals {
+    pub compound: f64,
+    pub positive: f64,
+    pub neutral: f64,
+    pub negative: f64,
+    /// Sum of |valence| of emoji and emoticons, and of words.
+    pub sign_weight: f64,
+    pub word_weight: f64,
+    pub sign_positive: bool,
+    pub sign_negative: bool,
+}
+
+fn entry_has(t: &Tok, flag: u8) -> bool {
+    t.flags & flag != 0
+}
+
+/// Whether `t` is the special word `id` (`lexicon::ID_*`).
+fn is_word(t: &Tok, id: u8) -> bool {
+    t.id == id && t.kind == Kind::Word
+}
+
+fn is_negator(t: &Tok) -> bool {
+    t.kind == Kind::Word && (entry_has(t, NEG) || t.nt)
+}
+
+fn is_rated_word(t: &Tok) -> bool {
+    t.kind == Kind::Word && t.base != 0.0 && entry_has(t, RATED)
+}
+
+/// Applies the rules; `weighed` gets one entry per token.
+pub(crate) fn apply(
+    text: &str,
+    toks: &[Tok],
+    marks: Marks,
+    use_lexicon: bool,
+    weighed: &mut Vec<Weighed>,
+) -> Totals {
+    let tb = text.as_bytes();
+    weighed.clear();
+    weighed.extend(toks.iter().map(|t| Weighed {
+        valence: 0.0,
+        end: t.end,
+        absorbed: false,
+    }));
+
+    let (mut any_caps, mut any_plain) = (false, false);
+    for t in toks.iter().filter(|t| t.kind == Kind::Word) {
+        any_caps |= t.caps;
+        any_plain |= !t.caps;
+    }
+    let mixed_caps = any_caps && any_plain;
+
+    for i in 0..toks.len() {
+        let t = &toks[i];
+        if weighed[i].absorbed {
+            continue;
+        }
+        if t.kind != Kind::Word {
+            weighed[i].valence = t.base;
+            continue;
+        }
+        if !use_lexicon || t.base == 0.0 && !entry_has(t, IDIOM_START) {
+            continue;
+        }
+        let mut v = t.base;
+        let mut idiom = false;
+        // Idioms replace the valence of their words.
+        if entry_has(t, IDIOM_START) {
+            if let Some((len, val, end)) = idiom_at(tb, toks, i) {
+                v = val;
+                idiom = true;
+                weighed[i].end = end;
+                for w in weighed.iter_mut().skip(i + 1).take(len - 1) {
+                    w.absorbed = true;
+                }
+            }
+        }
+        let next = toks.get(i + 1).filter(|n| n.clause == t.clause);
+        if !idiom {
+            // A booster before a rated word modifies it and carries no valence of its own.
+            if entry_has(t, BOOST) && next.is_some_and(is_rated_word) {
+                continue;
+            }
+            // `kind of`, `sort of` as dampeners.
+            if (is_word(t, ID_KIND) || is_word(t, ID_SORT))
+                && next.is_some_and(|n| is_word(n, ID_OF))
+            {
+                continue;
+            }
+            // `no` before a rated word is a determiner that negates it (`no good`), not a `No!`.
+            if is_word(t, ID_NO) && next.is_some_and(is_rated_word) {
+                continue;
+            }
+            // `like` carries sentiment as a verb (`I like it`), not as a preposition or filler
+            // (`like a pro`, `it's like 10pm`).
+            if is_word(t, ID_LIKE) && !like_is_verb(toks, i) {
+                continue;
+            }
+            // `well` as a discourse marker (`Well, ...`) or in `as well`.
+            if is_word(t, ID_WELL) && (t.sentence_start || i >= 1 && is_word(&toks[i - 1], ID_AS)) {
+                continue;
+            }
+        }
+        if v == 0.0 {
+            continue;
+        }
+        let sign = if v > 0.0 { 1.0 } else { -1.0 };
+        if t.caps && mixed_caps {
+            v += sign * CAPS_BOOST;
+        }
+        if t.elongated {
+            v += sign * ELONGATION_BOOST;
+        }
+        // Look back within the clause.
+        for d in 1..=SCOPE.min(i) {
+            let p = &toks[i - d];
+            if p.clause != t.clause || p.kind != Kind::Word {
+                break;
+            }
+            // Words of an idiom modify nothing else.
+            if weighed[i - d].absorbed || weighed[i - d].end != p.end {
+                continue;
+            }
+            if entry_has(p, BOOST) && !weighed[i - d].absorbed {
+                let mut s = p.entry.map_or(0.0, |e| e.boost) * sign;
+                if p.caps && mixed_caps {
+                    s += sign * CAPS_BOOST;
+                }
+                v += s * BOOST_DECAY[d - 1];
+            } else if (is_word(p, ID_KIND) || is_word(p, ID_SORT))
+                && d >= 2
+                && is_word(&toks[i - d + 1], ID_OF)
+            {
+                v -= sign * 0.293 * BOOST_DECAY[d - 1];
+            }
+            if is_negator(p) || is_word(p, ID_NO) {
+                // `never so good` intensifies; `no doubt` / `without doubt` do not negate.
+                let intensifies = is_word(p, ID_NEVER)
+                    && d >= 2
+                    && (is_word(&toks[i - d + 1], ID_SO) || is_word(&toks[i - d + 1], ID_THIS));
+                let doubt = d >= 2 && is_word(&toks[i - d + 1], ID_DOUBT);
+                if intensifies {
+                    v *= 1.25;
+                } else if !doubt {
+                    v *= NEGATION;
+                }
+            }
+        }
+        // `least` negates, `at least` does not.
+        if i >= 1 && is_word(&toks[i - 1], ID_LEAST) && toks[i - 1].clause == t.clause {
+            let at = i >= 2 && is_word(&toks[i - 2], ID_AT);
+            if !at {
+                v *= NEGATION;
+            }
+        }
+        if t.question {
+            v *= QUESTION_WEIGHT;
+        }
+        if in_name(toks, i) {
+            v *= NAME_WEIGHT;
+        }
+        weighed[i].valence = v;
+    }
+
+    // Contrast: the part after the last `but` weighs more than the part before.
+    if use_lexicon {
+        if let Some(c) = toks
+            .iter()
+            .rposition(|t| t.kind == Kind::Word && entry_has(t, CONTRAST))
+        {
+            for (k, w) in weighed.iter_mut().enumerate() {
+                if k < c {
+                    w.valence *= BEFORE_CONTRAST;
+                } else if k > c {
+                    w.valence *= AFTER_CONTRAST;
+                }
+            }
+        }
+        // Concession: the clause an `although` opens weighs less.
+        for (k, t) in toks.iter().enumerate() {
+            if t.kind == Kind::Word && entry_has(t, CONCEDE) {
+                for (w, u) in weighed.iter_mut().zip(toks).skip(k + 1) {
+                    if u.clause != t.clause {
+                        break;
+                    }
+                    w.valence *= CONCESSION;
+                }
+            }
+        }
+    }
+
+    totals(toks, weighed, marks)
+}
+
+/// Whether `like` at `i` is the verb: after a subject pronoun, an auxiliary, `to` or an adverb.
+fn like_is_verb(toks: &[Tok], i: usize) -> bool {
+    i.checked_sub(1).map(|j| &toks[j]).is_some_and(|p| {
+        p.kind == Kind::Word && p.clause == toks[i].clause && entry_has(p, VERB_CUE)
+    })
+}
+
+/// Whether word `i` is a title-case word in a run of two or more that does not start its
+/// sentence (`... from Bad Girls Club`): most likely a name, not an opinion. Hashtags excluded.
+fn in_name(toks: &[Tok], i: usize) -> bool {
+    let t = &toks[i];
+    if !t.title || t.hashtag || t.kind != Kind::Word {
+        return false;
+    }
+    let title_at = |k: usize| {
+        toks.get(k)
+            .is_some_and(|u| u.kind == Kind::Word && u.title && !u.hashtag && u.clause == t.clause)
+    };
+    let mut from = i;
+    while from > 0 && title_at(from - 1) {
+        from -= 1;
+    }
+    let mut to = i;
+    while title_at(to + 1) {
+        to += 1;
+    }
+    to > from && !toks[from].sentence_start
+}
+
+/// The idiom starting at token `i`: (token count, valence, end of its span).
+fn idiom_at(tb: &[u8], toks: &[Tok], i: usize) -> Option<(usize, f64, u32)> {
+    let first = toks[i].entry?;
+    'idioms: for &(words, val) in lexicon::idioms(first) {
+        let Some(span) = toks.get(i..i + words.len()) else {
+            continue;
+        };
+        for (t, w) in span.iter().zip(words).skip(1) {
+            if t.kind != Kind::Word || t.clause != toks[i].clause {
+                continue 'idioms;
+            }
+            if !eq_word(&tb[t.start as usize..t.end as usize], w.as_bytes()) {
+                continue 'idioms;
+            }
+        }
+        // The first word matched by its entry; idioms are listed longest first.
+        return Some((words.len(), val, span[span.len() - 1].end));
+    }
+    None
+}
+
+/// Case-insensitive word equality that treats `’` as `'`.
+fn eq_word(text: &[u8], key: &[u8]) -> bool {
+    let mut a = text.iter().copied().peekable();
+    let mut b = key.iter().copied();
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(0xE2), Some(b'\'')) => {
+                // U+2019 is E2 80 99.
+                if a.next() != Some(0x80) || a.next() != Some(0x99) {
+                    return false;
+                }
+            }
+            (Some(x), Some(y)) if x.to_ascii_lowercase() == y => {}
+            _ => return false,
+        }
+    }
+}
+
+fn totals(toks: &[Tok], weighed: &[Weighed], marks: Marks) -> Totals {
+    let mut out = Totals::default();
+    let (mut sum, mut pos, mut neg, mut neu) = (0.0f64, 0.0f64, 0.0f64, 0u32);
+    for (t, w) in toks.iter().zip(weighed) {
+        if w.absorbed {
+            continue;
+        }
+        let v = w.valence;
+        sum += v;
+        if v > 0.0 {
+            pos += v + 1.0;
+        } else if v < 0.0 {
+            neg += v - 1.0;
+        } else {
+            neu += 1;
+        }
+        if t.kind == Kind::Word {
+            out.word_weight += v.abs();
+        } else {
+            out.sign_weight += v.abs();
+            out.sign_positive |= v > 0.0;
+            out.sign_negative |= v < 0.0;
+        }
+    }
+    if pos == 0.0 && neg == 0.0 {
+        out.neutral = if neu > 0 { 1.0 } else { 0.0 };
+        if neu == 0 {
+            out.neutral = 1.0;
+        }
+        return out;
+    }
+    let emphasis = f64::from(marks.exclamations.min(MAX_EXCLAMATIONS)) * EXCLAMATION
+        + match marks.questions {
+            0 | 1 => 0.0,
+            q @ 2..=3 => f64::from(q) * QUESTION,
+            _ => MAX_QUESTION,
+        };
+    if sum > 0.0 {
+        sum += emphasis;
+    } else if sum < 0.0 {
+        sum -= emphasis;
+    }
+    out.compound = (sum / libm::sqrt(sum * sum + 15.0)).clamp(-1.0, 1.0);
+    if pos > -neg {
+        pos += emphasis;
+    } else if pos < -neg {
+        neg -= emphasis;
+    }
+    let total = pos - neg + f64::from(neu);
+    out.positive = pos / total;
+    out.negative = -neg / total;
+    out.neutral = f64::from(neu) / total;
+    out
+}
