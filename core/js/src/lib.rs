@@ -12,7 +12,11 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 /** One token, emoticon or emoji that moved the score, with its valence. */
-export interface Evidence { token: string; valence: number; }
+export interface Evidence {
+  token: string;
+  valence: number;
+  kind: "word" | "idiom" | "emoticon" | "emoji";
+}
 /** The score of one text. */
 export interface Sentiment {
   label: "positive" | "neutral" | "negative";
@@ -23,8 +27,12 @@ export interface Sentiment {
   negative: number;
   method: "emoticon" | "lexicon" | "none";
   lexicon_applied: boolean;
+  /** The original system's four labels. */
+  compat: "Positive" | "Negative" | "Neutral" | "Confused";
   /** What decided, in text order. */
   evidence: Evidence[];
+  /** Every emoji and emoticon found, rated or not, in text order. */
+  emoji: string[];
 }
 /** What a bad input gave instead of a value (also the fields of a thrown SentimapError). */
 export interface ApiError { kind: string; field: string | null; reason: string; }
