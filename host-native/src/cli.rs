@@ -56,7 +56,7 @@ struct EngineArgs {
     #[arg(long, value_enum, default_value_t = EngineKind::Native)]
     engine: EngineKind,
     /// The plain core module for `--engine wasm` (default: target/wasm/sentimap_core_abi.wasm,
-    /// where scripts/build-wasm puts it, found from this binary's target/<profile>/ folder).
+    /// where scripts/build-wasm puts it, found from this binary's target/PROFILE/ folder).
     #[arg(long, value_name = "PATH", env = "SENTIMAP_WASM_MODULE")]
     wasm_module: Option<std::path::PathBuf>,
 }

@@ -20,6 +20,9 @@ for f in target/wasm/sentimap_core_abi.wasm target/wasm/node/sentimap_core_js.js
   [[ -e $f ]] || { echo "missing $f: run scripts/build-wasm" >&2; exit 1; }
 done
 
+# The demo test compares with the native CLI: make sure target/debug/sentimap is current.
+cargo build --quiet --locked --workspace
+
 run "node" node --test tests/runners/node/
 run "chromium" node tests/runners/browser/vectors.mjs
 run "python" .venv/wasm/bin/python tests/runners/python/run_vectors.py

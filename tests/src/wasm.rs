@@ -37,7 +37,7 @@ fn wt<T>(r: wasmtime::Result<T>) -> anyhow::Result<T> {
 }
 
 impl Runner {
-    /// Compiles and instantiates the module at [`module_path`]; `fuel` turns on metering as the
+    /// Compiles and instantiates the module at [`module_path()`]; `fuel` turns on metering as the
     /// CLI's engine does.
     pub fn load(fuel: bool) -> anyhow::Result<Self> {
         let path = module_path();

@@ -3,7 +3,7 @@
 //!
 //! This crate only converts types: every function hands its input to [`sentimap_core::api`] and
 //! turns the JSON result into a JavaScript value, or an error object into a thrown `Error`,
-//! through the one helper [`into_js`]. No scoring or normalisation logic lives here.
+//! through the one helper `into_js`. No scoring or normalisation logic lives here.
 
 use js_sys::{Reflect, Uint8Array, JSON};
 use sentimap_core::api;
