@@ -11,9 +11,8 @@ import { plainCaller } from '../common.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const input = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const enc = new TextEncoder();
-const requests = input.requests.map((r) => enc.encode(r));
 
-function nsPerRequest(call) {
+function nsPerRequest(requests, call) {
   let sink = 0;
   for (const r of requests) sink += call(r).length; // warm-up
   const start = process.hrtime.bigint();
@@ -28,11 +27,14 @@ function nsPerRequest(call) {
 }
 
 const { instance } = await WebAssembly.instantiate(readFileSync(path.join(root, 'target/wasm/sentimap_core_abi.wasm')), {});
-const plain = nsPerRequest(plainCaller(instance));
+const plainCall = plainCaller(instance);
 const core = createRequire(import.meta.url)(path.join(root, 'target/wasm/node/sentimap_core_js.js'));
-const bindgen = nsPerRequest((r) => core.process(r));
-const native = input.native_ns_per_request;
-const line = (name, ns) => `${name.padEnd(26)}${ns.toFixed(0).padStart(9)} ns/request   speed ratio ${(native / ns).toFixed(2)}x native (target >= 0.50)`;
 console.log(`node ${process.version}`);
-console.log(line('node, plain module', plain));
-console.log(line('node, wasm-bindgen package', bindgen));
+for (const [name, group] of Object.entries(input)) {
+  const requests = group.requests.map((r) => enc.encode(r));
+  const native = group.native_ns_per_request;
+  const line = (what, ns) => `  ${what.padEnd(26)}${ns.toFixed(0).padStart(9)} ns/request   speed ratio ${(native / ns).toFixed(2)}x native (target >= 0.50)`;
+  console.log(`${name}:`);
+  console.log(line('node, plain module', nsPerRequest(requests, plainCall)));
+  console.log(line('node, wasm-bindgen package', nsPerRequest(requests, (r) => core.process(r))));
+}
