@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::engine::{default_module_path, Engine, EngineKind};
 use crate::{jsonl, score};
 
 /// Follow what the world says about a topic, live, on a map, coloured by feeling.
@@ -37,6 +38,8 @@ struct ScoreArgs {
     /// Language tag of the plain text lines (with --text); the lexicon applies to English only.
     #[arg(long, requires = "text")]
     lang: Option<String>,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -44,6 +47,28 @@ struct NormalizeArgs {
     /// Write the bare canonical post instead of the scored index document.
     #[arg(long)]
     post_only: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+/// Which build of the core runs a command. Both give byte-identical output.
+#[derive(Debug, clap::Args)]
+struct EngineArgs {
+    /// `native`: the core compiled into this binary; `wasm`: the plain WebAssembly core module,
+    /// run by wasmtime.
+    #[arg(long, value_enum, default_value_t = EngineKind::Native)]
+    engine: EngineKind,
+    /// The plain core module for `--engine wasm` (default: target/wasm/sentimap_core_abi.wasm,
+    /// where scripts/build-wasm puts it, found from this binary's target/PROFILE/ folder).
+    #[arg(long, value_name = "PATH", env = "SENTIMAP_WASM_MODULE")]
+    wasm_module: Option<std::path::PathBuf>,
+}
+
+impl EngineArgs {
+    fn load(&self) -> anyhow::Result<Engine> {
+        let path = self.wasm_module.clone().unwrap_or_else(default_module_path);
+        Engine::load(self.engine, &path)
+    }
 }
 
 pub(crate) fn run() -> anyhow::Result<ExitCode> {
@@ -54,13 +79,15 @@ pub(crate) fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Normalize(args) => {
+            let engine = args.engine.load()?;
             let stdin = io::stdin().lock();
             let stdout = BufWriter::new(io::stdout().lock());
             let stderr = io::stderr().lock();
-            let report = jsonl::normalize_stream(stdin, stdout, stderr, args.post_only)?;
+            let report = jsonl::normalize_stream(stdin, stdout, stderr, args.post_only, &engine)?;
             Ok(exit_code(report))
         }
         Command::Score(args) => {
+            let engine = args.engine.load()?;
             let stdin = io::stdin().lock();
             let stdout = BufWriter::new(io::stdout().lock());
             let stderr = io::stderr().lock();
@@ -71,7 +98,7 @@ pub(crate) fn run() -> anyhow::Result<ExitCode> {
             } else {
                 score::Input::Jsonl
             };
-            let report = score::score_stream(stdin, stdout, stderr, mode)?;
+            let report = score::score_stream(stdin, stdout, stderr, mode, &engine)?;
             Ok(exit_code(report))
         }
     }

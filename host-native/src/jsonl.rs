@@ -3,8 +3,13 @@
 use std::io::{BufRead, Write};
 
 use anyhow::Context;
-use sentimap_core::{normalize, IndexDoc};
 use serde::Serialize;
+
+use crate::engine::Engine;
+
+/// How many lines share one engine batch (one wasmtime store): bounded so a long stream does not
+/// keep one instance's memory forever.
+pub(crate) const LINES_PER_BATCH: u64 = 10_000;
 
 /// Counts of one stream run.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -31,16 +36,20 @@ impl LineError<'_> {
     }
 }
 
-/// Reads raw posts, writes documents; blank lines are skipped silently.
+/// Reads raw posts, writes documents; blank lines are skipped silently. Every line goes through
+/// `engine`, so the output bytes are the same whichever engine runs.
 pub(crate) fn normalize_stream(
     mut input: impl BufRead,
     mut out: impl Write,
     mut err: impl Write,
     post_only: bool,
+    engine: &Engine,
 ) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let mut buf = Vec::with_capacity(8 * 1024);
     let mut line_no = 0u64;
+    let mut batch = engine.batch()?;
+    let mut in_batch = 0u64;
     loop {
         buf.clear();
         let n = input.read_until(b'\n', &mut buf).context("reading stdin")?;
@@ -52,28 +61,36 @@ pub(crate) fn normalize_stream(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match normalize(line) {
-            Ok(post) => {
-                if post_only {
-                    serde_json::to_writer(&mut out, &post)?;
-                } else {
-                    serde_json::to_writer(&mut out, &IndexDoc::score(post))?;
-                }
+        if in_batch == LINES_PER_BATCH {
+            batch = engine.batch()?;
+            in_batch = 0;
+        }
+        in_batch += 1;
+        let (kind, field, reason) = match batch.normalize(line, post_only) {
+            Ok(Ok(doc)) => {
+                out.write_all(&doc).context("writing stdout")?;
                 out.write_all(b"\n").context("writing stdout")?;
                 report.ok += 1;
+                continue;
             }
-            Err(e) => {
-                report.failed += 1;
-                LineError {
-                    line: line_no,
-                    kind: e.kind(),
-                    field: e.field(),
-                    reason: e.to_string(),
-                }
-                .write(&mut err)
-                .context("writing stderr")?;
+            Ok(Err(e)) => (e.kind, e.field, e.reason),
+            Err(trap) => {
+                // The engine failed on this line (fuel or memory exhausted): report the line and
+                // carry on with a fresh instance, whose state the trap cannot have touched.
+                batch = engine.batch()?;
+                in_batch = 0;
+                ("engine".to_owned(), None, format!("{trap:#}"))
             }
+        };
+        report.failed += 1;
+        LineError {
+            line: line_no,
+            kind: &kind,
+            field: field.as_deref(),
+            reason,
         }
+        .write(&mut err)
+        .context("writing stderr")?;
     }
     out.flush().context("writing stdout")?;
     Ok(report)

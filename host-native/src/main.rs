@@ -1,6 +1,7 @@
 //! `sentimap`: the producer and the command-line tools around the core.
 
 mod cli;
+mod engine;
 mod jsonl;
 mod score;
 

@@ -5,18 +5,25 @@
 use std::io::{BufRead, Write};
 
 use anyhow::Context;
-use sentimap_core::sentiment::{Scorer, Sentiment};
-use serde::Serialize;
 use serde_json::Value;
 
-use crate::jsonl::{trim_line, LineError, Report};
+use crate::engine::Engine;
+use crate::jsonl::{trim_line, LineError, Report, LINES_PER_BATCH};
 
-/// One output line: the input's id, then every sentiment field.
-#[derive(Debug, Serialize)]
-struct Scored<'a> {
-    id: &'a Value,
-    #[serde(flatten)]
-    sentiment: &'a Sentiment,
+/// Writes one output line: the input's id, then every field of the engine's sentiment object
+/// (`{"id":<id>,"label":...}`), spliced so both engines' bytes pass through unchanged.
+fn write_scored(mut out: impl Write, id: &Value, sentiment_json: &[u8]) -> anyhow::Result<()> {
+    let fields = sentiment_json
+        .strip_prefix(b"{")
+        .context("the engine's sentiment is not a JSON object")?;
+    out.write_all(b"{\"id\":")?;
+    serde_json::to_writer(&mut out, id)?;
+    if fields != b"}" {
+        out.write_all(b",")?;
+    }
+    out.write_all(fields)?;
+    out.write_all(b"\n").context("writing stdout")?;
+    Ok(())
 }
 
 /// How input lines are read.
@@ -34,9 +41,11 @@ pub(crate) fn score_stream(
     mut out: impl Write,
     mut err: impl Write,
     mode: Input<'_>,
+    engine: &Engine,
 ) -> anyhow::Result<Report> {
     let mut report = Report::default();
-    let mut scorer = Scorer::new();
+    let mut batch = engine.batch()?;
+    let mut in_batch = 0u64;
     let mut buf = Vec::with_capacity(8 * 1024);
     let mut line_no = 0u64;
     loop {
@@ -50,40 +59,51 @@ pub(crate) fn score_stream(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let scored = match mode {
-            Input::Jsonl => parse_jsonl(line).map(|(id, text, lang)| {
-                let s = scorer.score(&text, lang.as_deref());
-                (id, s)
-            }),
+        let parsed = match mode {
+            Input::Jsonl => parse_jsonl(line).map(|(id, text, lang)| (id, text.into_bytes(), lang)),
             Input::Text { lang } => match std::str::from_utf8(line) {
-                Ok(text) => Ok((Value::from(line_no), scorer.score(text, lang))),
+                Ok(_) => Ok((Value::from(line_no), line.to_vec(), lang.map(str::to_owned))),
                 Err(e) => Err(Bad::new("encoding", None, format!("not UTF-8: {e}"))),
             },
         };
-        match scored {
-            Ok((id, sentiment)) => {
-                serde_json::to_writer(
-                    &mut out,
-                    &Scored {
-                        id: &id,
-                        sentiment: &sentiment,
-                    },
-                )?;
-                out.write_all(b"\n").context("writing stdout")?;
-                report.ok += 1;
-            }
-            Err(bad) => {
-                report.failed += 1;
-                LineError {
-                    line: line_no,
-                    kind: bad.kind,
-                    field: bad.field,
-                    reason: bad.reason,
+        let bad = match parsed {
+            Ok((id, text, lang)) => {
+                if in_batch == LINES_PER_BATCH {
+                    batch = engine.batch()?;
+                    in_batch = 0;
                 }
-                .write(&mut err)
-                .context("writing stderr")?;
+                in_batch += 1;
+                match batch.score(&text, lang.as_deref()) {
+                    Ok(Ok(sentiment)) => {
+                        write_scored(&mut out, &id, &sentiment)?;
+                        report.ok += 1;
+                        continue;
+                    }
+                    Ok(Err(e)) => (e.kind, e.field, e.reason),
+                    Err(trap) => {
+                        // The engine failed on this text (fuel or memory exhausted): report it
+                        // and go on with a fresh instance.
+                        batch = engine.batch()?;
+                        in_batch = 0;
+                        ("engine".to_owned(), None, format!("{trap:#}"))
+                    }
+                }
             }
+            Err(bad) => (
+                bad.kind.to_owned(),
+                bad.field.map(str::to_owned),
+                bad.reason,
+            ),
+        };
+        report.failed += 1;
+        LineError {
+            line: line_no,
+            kind: &bad.0,
+            field: bad.1.as_deref(),
+            reason: bad.2,
         }
+        .write(&mut err)
+        .context("writing stderr")?;
     }
     out.flush().context("writing stdout")?;
     Ok(report)
@@ -156,7 +176,8 @@ mod tests {
 
     fn run(input: &str, mode: Input<'_>) -> (Vec<Value>, Vec<Value>, Report) {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let report = score_stream(input.as_bytes(), &mut out, &mut err, mode).unwrap();
+        let report =
+            score_stream(input.as_bytes(), &mut out, &mut err, mode, &Engine::Native).unwrap();
         let parse = |b: &[u8]| -> Vec<Value> {
             String::from_utf8(b.to_vec())
                 .unwrap()
@@ -206,7 +227,14 @@ mod tests {
     fn invalid_utf8_text_is_reported() {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let input: &[u8] = b"ok\n\xff\xfe\n";
-        let report = score_stream(input, &mut out, &mut err, Input::Text { lang: None }).unwrap();
+        let report = score_stream(
+            input,
+            &mut out,
+            &mut err,
+            Input::Text { lang: None },
+            &Engine::Native,
+        )
+        .unwrap();
         assert_eq!(report, Report { ok: 1, failed: 1 });
         assert!(String::from_utf8(err).unwrap().contains("\"line\":2"));
     }

@@ -4,6 +4,8 @@
 pub mod golden;
 pub mod proxy;
 pub mod testbed;
+pub mod vectors;
+pub mod wasm;
 
 use std::path::PathBuf;
 

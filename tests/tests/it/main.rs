@@ -9,3 +9,4 @@ mod producer;
 mod security;
 mod sentiment;
 mod testbed;
+mod vectors;

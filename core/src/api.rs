@@ -1,0 +1,578 @@
+//! The one JSON-in/JSON-out facade of the core that every shell calls.
+//!
+//! The native CLI, the wasmtime engine, the plain WebAssembly module (`core/abi`), the wasm-bindgen
+//! package (`core/js`) and every test runner go through these functions, so every runtime returns
+//! the same bytes for the same input. Nothing here does I/O, and no input makes it panic: a bad
+//! input comes back as an error object.
+//!
+//! # Results
+//! A call returns either its value as JSON (a [`Sentiment`], an [`IndexDoc`], a [`Post`], an index
+//! template, ...) or an error object, which always starts with the bytes [`ERROR_PREFIX`]:
+//!
+//! ```json
+//! {"error":{"kind":"missing_field","field":"data.id","reason":"missing field `data.id`"}}
+//! ```
+//!
+//! `kind` is one of [`crate::Error::kind`]'s names or `"request"` (the request itself is malformed);
+//! `field` is `null` when the error is not about one field.
+//!
+//! # Requests (format version 1)
+//! [`process`] takes one request: a header line, a `\n`, then a body of raw bytes.
+//!
+//! ```text
+//! {"v":1,"op":"score","lang":"en"}\nWhat a lovely day :)
+//! ```
+//!
+//! The header is a JSON object: `v` (must be [`API_VERSION`]) and `op`, plus the fields that op
+//! reads. The body may hold any bytes (so invalid UTF-8 reaches the core and is reported rather
+//! than lost in transport). Requests over [`MAX_REQUEST_BYTES`] are refused whole.
+//!
+//! | `op`             | header fields          | body                                  | result                           |
+//! |------------------|------------------------|---------------------------------------|----------------------------------|
+//! | `score`          | `lang` (optional)      | the text, UTF-8, at most [`MAX_TEXT_BYTES`] | [`Sentiment`]              |
+//! | `score_batch`    |                        | JSON array of strings or `{"text","lang"}` objects, at most [`MAX_BATCH_ITEMS`] | JSON array: a [`Sentiment`] or an error object per item |
+//! | `normalize`      | `post_only` (optional) | one raw post (X v1.1, X v2, Jetstream) | [`IndexDoc`] (scored) or [`Post`] |
+//! | `index_template` | `pattern`              | empty                                 | the `_index_template` body       |
+//! | `info`           |                        | empty                                 | versions and limits              |
+//!
+//! ```
+//! use sentimap_core::api;
+//!
+//! let out = api::process(b"{\"v\":1,\"op\":\"index_template\",\"pattern\":\"posts-*\"}");
+//! let out = String::from_utf8(out).unwrap_or_default();
+//! assert!(out.contains(r#""index_patterns":["posts-*"]"#));
+//! let bad = api::process(b"{\"v\":1,\"op\":\"score\"}\n\xff");
+//! assert!(api::is_error(&bad));
+//! ```
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{Error, IndexDoc, Post, Sentiment};
+
+/// The request format version this core speaks; also the plain module's `abi_version`.
+pub const API_VERSION: u32 = 1;
+
+/// The largest request [`process`] accepts, header and body together: 4 MiB.
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// The largest text [`score_json`] scores: 1 MiB (a post is far smaller; this bounds the work).
+pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
+
+/// The most texts one `score_batch` request may hold.
+pub const MAX_BATCH_ITEMS: usize = 10_000;
+
+/// Every error result starts with these bytes, and no other result does.
+pub const ERROR_PREFIX: &[u8] = b"{\"error\":";
+
+/// The error half of a result: what went wrong, on which field, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// A stable name: one of [`Error::kind`]'s, or `"request"` for a malformed request.
+    pub kind: String,
+    /// The dotted path of the field concerned, if the error is about one.
+    pub field: Option<String>,
+    /// A human-readable explanation.
+    pub reason: String,
+}
+
+impl ApiError {
+    fn request(field: Option<&str>, reason: impl Into<String>) -> Self {
+        ApiError {
+            kind: "request".into(),
+            field: field.map(str::to_owned),
+            reason: reason.into(),
+        }
+    }
+
+    fn too_large(len: usize, limit: usize) -> Self {
+        ApiError::from(Error::TooLarge { len, limit })
+    }
+
+    /// The error object as JSON: `{"error":{"kind":..,"field":..,"reason":..}}`.
+    pub fn to_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Wrapper<'a> {
+            error: &'a ApiError,
+        }
+        // Strings and an option only: serialising cannot fail.
+        serde_json::to_string(&Wrapper { error: self }).unwrap_or_else(|_| {
+            String::from(
+                r#"{"error":{"kind":"internal","field":null,"reason":"serialisation failed"}}"#,
+            )
+        })
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError {
+            kind: e.kind().into(),
+            field: e.field().map(str::to_owned),
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// Whether a result is an error object.
+pub fn is_error(result: &[u8]) -> bool {
+    result.starts_with(ERROR_PREFIX)
+}
+
+/// Reads an error result back into an [`ApiError`]; `None` when `result` is not an error object.
+pub fn parse_error(result: &[u8]) -> Option<ApiError> {
+    #[derive(Deserialize)]
+    struct Wrapper {
+        error: ApiError,
+    }
+    if !is_error(result) {
+        return None;
+    }
+    serde_json::from_slice::<Wrapper>(result)
+        .ok()
+        .map(|w| w.error)
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    // The core's output types hold only strings, numbers, booleans, vectors and string-keyed
+    // objects, so serialisation cannot fail; the fallback keeps that promise checkable.
+    match serde_json::to_string(value) {
+        Ok(s) => s,
+        Err(e) => ApiError {
+            kind: "internal".into(),
+            field: None,
+            reason: format!("serialisation failed: {e}"),
+        }
+        .to_json(),
+    }
+}
+
+fn check_text(text: &[u8]) -> Result<&str, ApiError> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(ApiError::too_large(text.len(), MAX_TEXT_BYTES));
+    }
+    std::str::from_utf8(text).map_err(|e| {
+        ApiError::from(Error::Utf8 {
+            offset: e.valid_up_to(),
+        })
+    })
+}
+
+fn score_value(text: &str, lang: Option<&str>) -> Result<Sentiment, ApiError> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(ApiError::too_large(text.len(), MAX_TEXT_BYTES));
+    }
+    Ok(crate::score(text, lang))
+}
+
+/// Scores one text: a [`Sentiment`] as JSON, or an error object when the text is over
+/// [`MAX_TEXT_BYTES`].
+///
+/// ```
+/// let out = sentimap_core::api::score_json("hello", Some("en"));
+/// assert!(out.starts_with(r#"{"label":"#));
+/// ```
+pub fn score_json(text: &str, lang: Option<&str>) -> String {
+    match score_value(text, lang) {
+        Ok(s) => to_json(&s),
+        Err(e) => e.to_json(),
+    }
+}
+
+/// Scores one text given as bytes, checking that they are UTF-8 first.
+pub fn score_bytes_json(text: &[u8], lang: Option<&str>) -> String {
+    match check_text(text) {
+        Ok(t) => score_json(t, lang),
+        Err(e) => e.to_json(),
+    }
+}
+
+/// One item of a batch: a bare string, or a text with its language.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum BatchItem {
+    Text(String),
+    Tagged {
+        text: String,
+        #[serde(default)]
+        lang: Option<String>,
+    },
+}
+
+/// Scores a batch. `items` is a JSON array whose items are strings or `{"text": .., "lang": ..}`
+/// objects; the result is a JSON array holding, per item and in order, a [`Sentiment`] or an error
+/// object. A body that is not such an array gives one error object.
+///
+/// ```
+/// let out = sentimap_core::api::score_batch_json(br#"["good", {"text": "bad", "lang": "en"}]"#);
+/// assert!(out.starts_with(r#"[{"label":"#));
+/// ```
+pub fn score_batch_json(items: &[u8]) -> String {
+    let values: Vec<Value> = match parse_body(items) {
+        Ok(Value::Array(a)) => a,
+        Ok(other) => {
+            return ApiError::request(
+                Some("items"),
+                format!(
+                    "expected a JSON array of texts, found {}",
+                    json_type_name(&other)
+                ),
+            )
+            .to_json()
+        }
+        Err(e) => return e.to_json(),
+    };
+    if values.len() > MAX_BATCH_ITEMS {
+        return ApiError::request(
+            Some("items"),
+            format!(
+                "{} items exceed the limit of {MAX_BATCH_ITEMS}",
+                values.len()
+            ),
+        )
+        .to_json();
+    }
+    let mut out = String::with_capacity(values.len() * 160 + 2);
+    out.push('[');
+    for (i, value) in values.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let item = match serde_json::from_value::<BatchItem>(value) {
+            Ok(BatchItem::Text(text)) => score_json(&text, None),
+            Ok(BatchItem::Tagged { text, lang }) => score_json(&text, lang.as_deref()),
+            Err(_) => ApiError::request(
+                Some(&format!("items[{i}]")),
+                "expected a string or an object {\"text\": string, \"lang\": string | null}",
+            )
+            .to_json(),
+        };
+        out.push_str(&item);
+    }
+    out.push(']');
+    out
+}
+
+fn parse_body(bytes: &[u8]) -> Result<Value, ApiError> {
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(ApiError::from(Error::Utf8 {
+            offset: e.valid_up_to(),
+        }));
+    }
+    serde_json::from_slice(bytes).map_err(|e| ApiError::from(Error::from(e)))
+}
+
+fn json_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Normalises and scores one raw post: an [`IndexDoc`] as JSON, or an error object naming the
+/// kind, the field and the reason.
+///
+/// ```
+/// let raw = br#"{"id_str":"42","text":"Merry Christmas","created_at":"Wed Dec 25 10:00:00 +0000 2024"}"#;
+/// let doc = sentimap_core::api::normalize_json(raw);
+/// assert!(doc.starts_with(r#"{"id":"x:42","source":"x_v1""#));
+/// let err = sentimap_core::api::normalize_json(b"[1]");
+/// assert!(err.starts_with(r#"{"error":{"kind":"unsupported_shape""#));
+/// ```
+pub fn normalize_json(raw: &[u8]) -> String {
+    match crate::normalize(raw) {
+        Ok(post) => to_json(&IndexDoc::score(post)),
+        Err(e) => ApiError::from(e).to_json(),
+    }
+}
+
+/// Normalises one raw post without scoring it: the canonical [`Post`] as JSON, or an error object.
+pub fn normalize_post_json(raw: &[u8]) -> String {
+    match crate::normalize(raw) {
+        Ok(post) => to_json::<Post>(&post),
+        Err(e) => ApiError::from(e).to_json(),
+    }
+}
+
+/// The composable index template for indices matching `pattern`, as JSON.
+pub fn index_template_json(pattern: &str) -> String {
+    if pattern.is_empty() {
+        return ApiError::request(Some("pattern"), "the index pattern is empty").to_json();
+    }
+    to_json(&crate::index_template(pattern))
+}
+
+/// What an `info` request returns.
+#[derive(Serialize)]
+struct Info {
+    api_version: u32,
+    doc_schema_version: u32,
+    max_request_bytes: usize,
+    max_text_bytes: usize,
+    max_raw_post_bytes: usize,
+    max_batch_items: usize,
+}
+
+/// Versions and limits of this core, as JSON.
+pub fn info_json() -> String {
+    to_json(&Info {
+        api_version: API_VERSION,
+        doc_schema_version: crate::DOC_SCHEMA_VERSION,
+        max_request_bytes: MAX_REQUEST_BYTES,
+        max_text_bytes: MAX_TEXT_BYTES,
+        max_raw_post_bytes: crate::MAX_RAW_POST_BYTES,
+        max_batch_items: MAX_BATCH_ITEMS,
+    })
+}
+
+/// The operation a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Op {
+    /// Score one text (the body).
+    Score,
+    /// Score a JSON array of texts (the body).
+    ScoreBatch,
+    /// Normalise (and score) one raw post (the body).
+    Normalize,
+    /// The index template for `pattern`.
+    IndexTemplate,
+    /// Versions and limits.
+    Info,
+}
+
+/// A request header: the first line of a [`process`] request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    /// The request format version: [`API_VERSION`].
+    pub v: u32,
+    /// The operation.
+    pub op: Op,
+    /// `score`: the text's language tag, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// `normalize`: return the bare [`Post`] instead of the scored [`IndexDoc`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub post_only: bool,
+    /// `index_template`: the index pattern.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+}
+
+impl Header {
+    /// A header for `op` with no optional fields.
+    pub fn new(op: Op) -> Self {
+        Header {
+            v: API_VERSION,
+            op,
+            lang: None,
+            post_only: false,
+            pattern: None,
+        }
+    }
+
+    /// Builds the request bytes: this header, `\n`, then `body`.
+    pub fn request(&self, body: &[u8]) -> Vec<u8> {
+        let mut out = to_json(self).into_bytes();
+        out.reserve(body.len() + 1);
+        out.push(b'\n');
+        out.extend_from_slice(body);
+        out
+    }
+}
+
+/// Explains why `head` is not a valid header. `Ok` only for a header that is valid after all.
+fn header_error(head: &str) -> Result<Header, ApiError> {
+    let value: Value = serde_json::from_str(head)
+        .map_err(|e| ApiError::request(None, format!("the header is not a JSON object: {e}")))?;
+    match value.get("v") {
+        Some(v) if v.as_u64() == Some(u64::from(API_VERSION)) => {}
+        Some(v) => {
+            return Err(ApiError::request(
+                Some("v"),
+                format!("unsupported request version {v}: this core speaks {API_VERSION}"),
+            ))
+        }
+        None => {
+            return Err(ApiError::request(
+                Some("v"),
+                format!("the header has no version `v` (this core speaks {API_VERSION})"),
+            ))
+        }
+    }
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::request(None, format!("invalid header: {e}")))
+}
+
+/// Answers one request (see the [module documentation](self) for the format). Never panics: a
+/// malformed, oversized or non-UTF-8 input gives an error object.
+pub fn process(request: &[u8]) -> Vec<u8> {
+    match dispatch(request) {
+        Ok(out) => out,
+        Err(e) => e.to_json(),
+    }
+    .into_bytes()
+}
+
+fn dispatch(request: &[u8]) -> Result<String, ApiError> {
+    if request.len() > MAX_REQUEST_BYTES {
+        return Err(ApiError::too_large(request.len(), MAX_REQUEST_BYTES));
+    }
+    let (head, body) = match request.iter().position(|&b| b == b'\n') {
+        Some(i) => (&request[..i], &request[i + 1..]),
+        None => (request, &request[request.len()..]),
+    };
+    let head = std::str::from_utf8(head).map_err(|e| {
+        ApiError::request(
+            None,
+            format!("the header is not UTF-8 (byte {})", e.valid_up_to()),
+        )
+    })?;
+    // Fast path: a well-formed header parses straight into `Header` (no intermediate `Value`).
+    // Anything else takes the slow path, which names what is wrong.
+    let header = match serde_json::from_str::<Header>(head) {
+        Ok(h) if h.v == API_VERSION => h,
+        _ => header_error(head)?,
+    };
+    let require_empty = |what: &str| {
+        if body.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::request(
+                Some("body"),
+                format!("`{what}` takes no body"),
+            ))
+        }
+    };
+    Ok(match header.op {
+        Op::Score => score_bytes_json(body, header.lang.as_deref()),
+        Op::ScoreBatch => score_batch_json(body),
+        Op::Normalize if header.post_only => normalize_post_json(body),
+        Op::Normalize => normalize_json(body),
+        Op::IndexTemplate => {
+            require_empty("index_template")?;
+            let pattern = header.pattern.ok_or_else(|| {
+                ApiError::request(Some("pattern"), "`index_template` needs a `pattern`")
+            })?;
+            index_template_json(&pattern)
+        }
+        Op::Info => {
+            require_empty("info")?;
+            info_json()
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(header: &str, body: &[u8]) -> Vec<u8> {
+        let mut r = header.as_bytes().to_vec();
+        r.push(b'\n');
+        r.extend_from_slice(body);
+        r
+    }
+
+    fn err_of(out: &[u8]) -> ApiError {
+        parse_error(out).unwrap_or_else(|| panic!("not an error: {}", String::from_utf8_lossy(out)))
+    }
+
+    #[test]
+    fn score_round_trips_through_process() {
+        let out = process(&req(r#"{"v":1,"op":"score","lang":"en"}"#, b"nice day"));
+        assert_eq!(out, score_json("nice day", Some("en")).into_bytes());
+        let s: Sentiment = serde_json::from_slice(&out).unwrap();
+        assert!((-1.0..=1.0).contains(&s.compound));
+    }
+
+    #[test]
+    fn header_builder_matches_hand_written() {
+        let mut h = Header::new(Op::Score);
+        h.lang = Some("fr".into());
+        assert_eq!(
+            h.request(b"x"),
+            req(r#"{"v":1,"op":"score","lang":"fr"}"#, b"x")
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_text_is_an_error_with_offset() {
+        let e = err_of(&process(&req(r#"{"v":1,"op":"score"}"#, b"ab\xffcd")));
+        assert_eq!(e.kind, "utf8");
+        assert_eq!(e.reason, "invalid UTF-8 at byte 2");
+        assert_eq!(e.field, None);
+    }
+
+    #[test]
+    fn oversized_inputs_are_refused() {
+        let big = vec![b'a'; MAX_TEXT_BYTES + 1];
+        assert_eq!(
+            err_of(score_bytes_json(&big, None).as_bytes()).kind,
+            "too_large"
+        );
+        let huge = vec![b' '; MAX_REQUEST_BYTES + 1];
+        assert_eq!(err_of(&process(&huge)).kind, "too_large");
+        let ok = vec![b'a'; MAX_TEXT_BYTES];
+        assert!(!is_error(score_bytes_json(&ok, None).as_bytes()));
+    }
+
+    #[test]
+    fn malformed_headers_are_request_errors() {
+        for (raw, field) in [
+            (&b""[..], None),
+            (b"\xff\n", None),
+            (b"[]", Some("v")),
+            (br#"{"v":2,"op":"score"}"#, Some("v")),
+            (br#"{"v":1,"op":"dance"}"#, None),
+            (br#"{"v":1,"op":"score","colour":"red"}"#, None),
+            (br#"{"v":1,"op":"index_template"}"#, Some("pattern")),
+            (b"{\"v\":1,\"op\":\"info\"}\nbody", Some("body")),
+        ] {
+            let e = err_of(&process(raw));
+            assert_eq!(e.kind, "request", "{}", String::from_utf8_lossy(raw));
+            assert_eq!(
+                e.field.as_deref(),
+                field,
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
+
+    #[test]
+    fn normalize_errors_carry_kind_and_field() {
+        let e = err_of(&process(&req(
+            r#"{"v":1,"op":"normalize"}"#,
+            br#"{"data":{"text":"x"}}"#,
+        )));
+        assert_eq!(e.kind, "missing_field");
+        assert_eq!(e.field.as_deref(), Some("data.id"));
+    }
+
+    #[test]
+    fn batch_scores_each_item_and_reports_bad_items() {
+        let out = score_batch_json(br#"["good", {"text":"bad","lang":"en"}, 3]"#);
+        let v: Vec<Value> = serde_json::from_str(&out).unwrap();
+        assert_eq!(v.len(), 3);
+        assert!(v[0].get("label").is_some());
+        assert_eq!(v[2]["error"]["field"], "items[2]");
+        assert_eq!(
+            err_of(score_batch_json(b"{}").as_bytes()).field.as_deref(),
+            Some("items")
+        );
+    }
+
+    #[test]
+    fn info_reports_limits() {
+        let v: Value = serde_json::from_slice(&process(br#"{"v":1,"op":"info"}"#)).unwrap();
+        assert_eq!(v["api_version"], API_VERSION);
+        assert_eq!(v["max_request_bytes"], MAX_REQUEST_BYTES);
+    }
+}

@@ -1,0 +1,40 @@
+// The Node half of scripts/bench-wasm (a benchmark, not a test): the same requests as the Rust
+// half, through the plain module (Node's WebAssembly) and the wasm-bindgen package (nodejs
+// target), with the speed ratio against the native figure the Rust half measured.
+// Run: node tests/runners/node/bench.mjs target/wasm/bench-requests.json
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { plainCaller } from '../common.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const input = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const enc = new TextEncoder();
+
+function nsPerRequest(requests, call) {
+  let sink = 0;
+  for (const r of requests) sink += call(r).length; // warm-up
+  const start = process.hrtime.bigint();
+  let rounds = 0;
+  while (process.hrtime.bigint() - start < 2_000_000_000n) {
+    for (const r of requests) sink += call(r).length;
+    rounds++;
+  }
+  const ns = Number(process.hrtime.bigint() - start);
+  if (sink < 0) console.log(sink);
+  return ns / (rounds * requests.length);
+}
+
+const { instance } = await WebAssembly.instantiate(readFileSync(path.join(root, 'target/wasm/sentimap_core_abi.wasm')), {});
+const plainCall = plainCaller(instance);
+const core = createRequire(import.meta.url)(path.join(root, 'target/wasm/node/sentimap_core_js.js'));
+console.log(`node ${process.version}`);
+for (const [name, group] of Object.entries(input)) {
+  const requests = group.requests.map((r) => enc.encode(r));
+  const native = group.native_ns_per_request;
+  const line = (what, ns) => `  ${what.padEnd(26)}${ns.toFixed(0).padStart(9)} ns/request   speed ratio ${(native / ns).toFixed(2)}x native (target >= 0.50)`;
+  console.log(`${name}:`);
+  console.log(line('node, plain module', nsPerRequest(requests, plainCall)));
+  console.log(line('node, wasm-bindgen package', nsPerRequest(requests, (r) => core.process(r))));
+}

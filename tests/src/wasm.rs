@@ -1,0 +1,101 @@
+//! A small wasmtime runner for the plain core module (`core/abi`): the Rust reference for the
+//! other runtimes' runners, and the wasm half of `scripts/bench-wasm`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use wasmtime::{Config, Engine, Instance, Memory, Module, OptLevel, Store, TypedFunc};
+
+/// The built plain module: `$SENTIMAP_WASM_MODULE`, else `target/wasm/sentimap_core_abi.wasm`.
+pub fn module_path() -> PathBuf {
+    std::env::var_os("SENTIMAP_WASM_MODULE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::repo_root().join("target/wasm/sentimap_core_abi.wasm"))
+}
+
+/// Fuel per call (when metering): generous, as in the CLI's engine.
+const FUEL: u64 = 1 << 40;
+
+/// One instance of the module.
+pub struct Runner {
+    store: Store<()>,
+    memory: Memory,
+    alloc: TypedFunc<u32, u32>,
+    dealloc: TypedFunc<(u32, u32), ()>,
+    process: TypedFunc<(u32, u32), u64>,
+    fuel: bool,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner").field("fuel", &self.fuel).finish()
+    }
+}
+
+fn wt<T>(r: wasmtime::Result<T>) -> anyhow::Result<T> {
+    r.map_err(anyhow::Error::from)
+}
+
+impl Runner {
+    /// Compiles and instantiates the module at [`module_path()`]; `fuel` turns on metering as the
+    /// CLI's engine does.
+    pub fn load(fuel: bool) -> anyhow::Result<Self> {
+        let path = module_path();
+        let bytes = std::fs::read(&path).with_context(|| {
+            format!(
+                "reading the plain core module {} (build it first: scripts/build-wasm)",
+                path.display()
+            )
+        })?;
+        let mut config = Config::new();
+        config
+            .consume_fuel(fuel)
+            .cranelift_opt_level(OptLevel::Speed);
+        let engine = wt(Engine::new(&config))?;
+        let module = wt(Module::new(&engine, bytes))?;
+        let mut store = Store::new(&engine, ());
+        if fuel {
+            wt(store.set_fuel(FUEL))?;
+        }
+        let instance = wt(Instance::new(&mut store, &module, &[]))?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .context("no memory export")?;
+        let version: TypedFunc<(), u32> = wt(instance.get_typed_func(&mut store, "abi_version"))?;
+        let v = wt(version.call(&mut store, ()))?;
+        if v != sentimap_core::api::API_VERSION {
+            bail!(
+                "module ABI version {v}, expected {}",
+                sentimap_core::api::API_VERSION
+            );
+        }
+        Ok(Runner {
+            alloc: wt(instance.get_typed_func(&mut store, "alloc"))?,
+            dealloc: wt(instance.get_typed_func(&mut store, "dealloc"))?,
+            process: wt(instance.get_typed_func(&mut store, "process"))?,
+            store,
+            memory,
+            fuel,
+        })
+    }
+
+    /// One request through the ABI.
+    pub fn call(&mut self, request: &[u8]) -> anyhow::Result<Vec<u8>> {
+        if self.fuel {
+            wt(self.store.set_fuel(FUEL))?;
+        }
+        let len = u32::try_from(request.len())?;
+        let ptr = wt(self.alloc.call(&mut self.store, len))?;
+        if ptr == 0 {
+            bail!("alloc({len}) failed");
+        }
+        self.memory.write(&mut self.store, ptr as usize, request)?;
+        let packed = wt(self.process.call(&mut self.store, (ptr, len)))?;
+        wt(self.dealloc.call(&mut self.store, (ptr, len)))?;
+        let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
+        let mut out = vec![0; out_len as usize];
+        self.memory.read(&self.store, out_ptr as usize, &mut out)?;
+        wt(self.dealloc.call(&mut self.store, (out_ptr, out_len)))?;
+        Ok(out)
+    }
+}
