@@ -111,7 +111,14 @@ mod tests {
 
     fn run(input: &str) -> (Report, String, String) {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let report = normalize_stream(input.as_bytes(), &mut out, &mut err, true).unwrap();
+        let report = normalize_stream(
+            input.as_bytes(),
+            &mut out,
+            &mut err,
+            true,
+            &crate::engine::Engine::Native,
+        )
+        .unwrap();
         (
             report,
             String::from_utf8(out).unwrap(),
@@ -139,7 +146,14 @@ mod tests {
     #[test]
     fn documents_carry_the_post_and_its_sentiment() {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        normalize_stream(GOOD.as_bytes(), &mut out, &mut err, false).unwrap();
+        normalize_stream(
+            GOOD.as_bytes(),
+            &mut out,
+            &mut err,
+            false,
+            &crate::engine::Engine::Native,
+        )
+        .unwrap();
         let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(doc["id"], "x:1");
         assert!(doc["sentiment"]["label"].is_string());
