@@ -20,6 +20,9 @@ enum Command {
     /// Normalise raw posts (JSONL on stdin, X v1.1, X v2 or Bluesky Jetstream, mixed) into index
     /// documents (JSONL on stdout). Unusable lines go to stderr as JSON error records.
     Normalize(NormalizeArgs),
+    /// Run the whole pipeline locally with no AWS account: posts -> a local Firehose-layout directory
+    /// -> the indexer's code path -> an embedded store -> the map dashboard on http://127.0.0.1:8080.
+    Demo(crate::demo::DemoArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -43,5 +46,6 @@ pub(crate) fn run() -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Command::Demo(args) => crate::demo::run(args),
     }
 }
