@@ -10,6 +10,8 @@ const MAX_ZOOM = 18;
 const REFRESH_MS = 3000;
 const FETCH_DEBOUNCE_MS = 120;
 const MAX_LAT = 85.0511287798;
+// `?max_points=N` on the page URL lowers the points/cells switch (to see cells on a small data set).
+const MAX_POINTS = new URLSearchParams(location.search).get("max_points");
 
 const $ = (id) => document.getElementById(id);
 const canvas = $("map");
@@ -116,22 +118,19 @@ function draw() {
   }
   screenItems = [];
   if (geo.mode === "points") {
+    // One path per point, in the API's (id) order: no label is drawn over all the others.
     const r = geo.points.length > 2000 ? 2.5 : 4;
-    for (const label of ["neutral", "negative", "positive"]) {
+    ctx.lineWidth = 0.75;
+    ctx.strokeStyle = "#ffffff";
+    for (const p of geo.points) {
+      const [x, y] = toScreen(p.lat, p.lon);
+      if (x < -r || y < -r || x > w + r || y > h + r) continue;
       ctx.beginPath();
-      for (const p of geo.points) {
-        if (p.label !== label) continue;
-        const [x, y] = toScreen(p.lat, p.lon);
-        if (x < -r || y < -r || x > w + r || y > h + r) continue;
-        ctx.moveTo(x + r, y);
-        ctx.arc(x, y, r, 0, 2 * Math.PI);
-        screenItems.push({ x, y, r: r + 3, item: p });
-      }
-      ctx.fillStyle = COLORS[label];
+      ctx.arc(x, y, r, 0, 2 * Math.PI);
+      ctx.fillStyle = COLORS[p.label];
       ctx.fill();
-      ctx.lineWidth = 0.75;
-      ctx.strokeStyle = "#ffffff";
       ctx.stroke();
+      screenItems.push({ x, y, r: r + 3, item: p });
     }
   } else {
     const max = Math.max(1, ...geo.cells.map((c) => c.count));
@@ -222,8 +221,10 @@ async function loadGeo() {
   }
   p.set("bbox", bbox().join(","));
   p.set("zoom", String(Math.max(0, Math.floor(view.zoom))));
+  if (MAX_POINTS && /^\d+$/.test(MAX_POINTS)) p.set("max_points", MAX_POINTS);
   try {
     geo = await getJson("/api/geo", p, geoAbort.signal);
+    canvas.dataset.query = p.toString();
     document.body.dataset.geoLoaded = "1";
     redraw();
   } catch (e) {
