@@ -50,7 +50,7 @@ impl Demo {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("starting sentimap demo");
-        let out = child.stdout.take().unwrap();
+        let out = child.stdout.take().expect("piped stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
@@ -84,7 +84,7 @@ impl Demo {
             .expect("kill -INT");
         let deadline = Instant::now() + Duration::from_secs(30);
         let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
+            if let Some(s) = self.child.try_wait().expect("waiting for the demo") {
                 break s;
             }
             assert!(
