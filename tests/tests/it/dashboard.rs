@@ -264,10 +264,10 @@ async fn api_answers_as_the_store_does_and_refuses_bad_requests() {
 
 fn deliver(firehose: &Path, hour: &str, name: &str, lines: &[String]) {
     let dir = firehose.join(hour);
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("creating the hour folder");
     let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, lines.join("\n") + "\n").unwrap();
-    std::fs::rename(&tmp, dir.join(name)).unwrap();
+    std::fs::write(&tmp, lines.join("\n") + "\n").expect("writing the object");
+    std::fs::rename(&tmp, dir.join(name)).expect("renaming the object into place");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

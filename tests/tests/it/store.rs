@@ -185,28 +185,43 @@ async fn battery<S: Store>(s: &S) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for p in summary {
         let v = s
-            .summary(SummaryQuery::parse(&params(p)).unwrap())
+            .summary(SummaryQuery::parse(&params(p)).expect("battery query"))
             .await
-            .unwrap();
-        out.push((format!("summary {p:?}"), serde_json::to_value(v).unwrap()));
+            .expect("battery query");
+        out.push((
+            format!("summary {p:?}"),
+            serde_json::to_value(v).expect("battery query"),
+        ));
     }
     for p in geo {
-        let v = s.geo(GeoQuery::parse(&params(p)).unwrap()).await.unwrap();
-        out.push((format!("geo {p:?}"), serde_json::to_value(v).unwrap()));
+        let v = s
+            .geo(GeoQuery::parse(&params(p)).expect("battery query"))
+            .await
+            .expect("battery query");
+        out.push((
+            format!("geo {p:?}"),
+            serde_json::to_value(v).expect("battery query"),
+        ));
     }
     for p in timeline {
         let v = s
-            .timeline(TimelineQuery::parse(&params(p)).unwrap())
+            .timeline(TimelineQuery::parse(&params(p)).expect("battery query"))
             .await
-            .unwrap();
-        out.push((format!("timeline {p:?}"), serde_json::to_value(v).unwrap()));
+            .expect("battery query");
+        out.push((
+            format!("timeline {p:?}"),
+            serde_json::to_value(v).expect("battery query"),
+        ));
     }
     for p in posts {
         let v = s
-            .posts(PostsQuery::parse(&params(p)).unwrap())
+            .posts(PostsQuery::parse(&params(p)).expect("battery query"))
             .await
-            .unwrap();
-        out.push((format!("posts {p:?}"), serde_json::to_value(v).unwrap()));
+            .expect("battery query");
+        out.push((
+            format!("posts {p:?}"),
+            serde_json::to_value(v).expect("battery query"),
+        ));
     }
     out
 }
@@ -249,7 +264,7 @@ fn same(path: &str, a: &Value, b: &Value) -> Result<(), String> {
 fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
+        .expect("clock after 1970")
         .as_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
