@@ -91,12 +91,26 @@ pub(crate) fn raw_posts(seed: u64, n: usize) -> Vec<Value> {
         .collect()
 }
 
-/// Index documents from the raw posts, through the core like the indexer does.
+/// Index documents from the raw posts, through the core like the indexer does. The scores are then
+/// replaced by seeded ones so the answers do not hang on the engine's current lexicon.
 pub(crate) fn fixture_docs(seed: u64, n: usize) -> Vec<IndexDoc> {
+    let mut r = Rng(seed ^ 0x5eed);
     raw_posts(seed, n)
         .iter()
         .map(|v| {
-            IndexDoc::score(normalize(v.to_string().as_bytes()).expect("fixture posts normalise"))
+            let mut d = IndexDoc::score(
+                normalize(v.to_string().as_bytes()).expect("fixture posts normalise"),
+            );
+            let compound = ((r.unit() * 2.0 - 1.0) * 10_000.0).round() / 10_000.0;
+            d.sentiment.compound = compound;
+            d.sentiment.label = if compound >= 0.05 {
+                Label::Positive
+            } else if compound <= -0.05 {
+                Label::Negative
+            } else {
+                Label::Neutral
+            };
+            d
         })
         .collect()
 }
