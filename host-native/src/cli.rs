@@ -20,6 +20,9 @@ enum Command {
     /// Normalise raw posts (JSONL on stdin, X v1.1, X v2 or Bluesky Jetstream, mixed) into index
     /// documents (JSONL on stdout). Unusable lines go to stderr as JSON error records.
     Normalize(NormalizeArgs),
+    /// Follow a stream (X, Bluesky Jetstream, a replay file, or synthetic posts), keep matching
+    /// posts, and deliver them to Kinesis Data Firehose, a local folder, or stdout.
+    Produce(Box<sentimap::produce::ProduceArgs>),
     /// Run the whole pipeline locally with no AWS account: posts -> a local Firehose-layout directory
     /// -> the indexer's code path -> an embedded store -> the map dashboard on http://127.0.0.1:8080.
     Demo(crate::demo::DemoArgs),
@@ -35,6 +38,10 @@ struct NormalizeArgs {
 pub(crate) fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Produce(args) => {
+            sentimap::produce::main(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Normalize(args) => {
             let stdin = io::stdin().lock();
             let stdout = BufWriter::new(io::stdout().lock());
