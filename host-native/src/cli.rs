@@ -25,7 +25,7 @@ enum Command {
     Produce(Box<sentimap::produce::ProduceArgs>),
     /// Run the whole pipeline locally with no AWS account: posts -> a local Firehose-layout directory
     /// -> the indexer's code path -> an embedded store -> the map dashboard on http://127.0.0.1:8080.
-    Demo(crate::demo::DemoArgs),
+    Demo(Box<crate::demo::DemoArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -53,6 +53,6 @@ pub(crate) fn run() -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Command::Demo(args) => crate::demo::run(args),
+        Command::Demo(args) => crate::demo::run(*args),
     }
 }

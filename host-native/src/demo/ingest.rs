@@ -7,13 +7,19 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-use sentimap_core::{normalize, IndexDoc};
-use sentimap_store::Store;
-use serde::Serialize;
+use std::collections::HashMap;
+use std::time::Duration;
 
-/// Documents per store write.
-const INDEX_BATCH: usize = 1_000;
+use anyhow::Context;
+use sentimap_core::IndexDoc;
+use sentimap_lambda::config::IndexTarget;
+use sentimap_lambda::deadletter::DirStore;
+use sentimap_lambda::index::{Answer, BulkSender, TransportError};
+use sentimap_lambda::pipeline::{index_stream, Job, RetryPolicy};
+use sentimap_lambda::reader::open_file;
+use sentimap_lambda::Counts;
+use sentimap_store::Store;
+use serde_json::json;
 
 /// Counts since the demo started.
 #[derive(Debug, Default, Clone, Copy)]
@@ -105,82 +111,100 @@ pub(crate) fn list_objects(root: &Path) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
-#[derive(Serialize)]
-struct DeadLetter<'a> {
-    object: &'a str,
-    line: u64,
-    kind: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
-    reason: String,
-    record: String,
+/// Bulk bytes per request, as the Lambda's default.
+const BULK_MAX_BYTES: usize = 5 * 1024 * 1024;
+
+/// The Lambda indexer's bulk seam, answered by a [`Store`]: the demo runs the handler's own code
+/// (framing, normalising, scoring, bulk encoding, per-item retries and dead letters) and only the
+/// last hop, the bulk request, lands in the embedded store (or the OpenSearch store) instead.
+#[derive(Debug)]
+pub(crate) struct StoreSender<'a, S> {
+    pub store: &'a S,
 }
 
-/// Runs the indexer's path on one object: every line is normalised and scored with the core and
-/// written to the store; a line that cannot be used goes to `dead_dir` with its reason.
+impl<S: Store> BulkSender for StoreSender<'_, S> {
+    async fn send_bulk(&self, body: &[u8]) -> Result<Answer, TransportError> {
+        let mut lines = body.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+        let mut items: Vec<Result<IndexDoc, String>> = Vec::new();
+        while let Some(action) = lines.next() {
+            let source = lines
+                .next()
+                .ok_or_else(|| TransportError("bulk body ends after an action line".into()))?;
+            if serde_json::from_slice::<serde_json::Value>(action).is_err() {
+                return Err(TransportError("bulk action line is not JSON".into()));
+            }
+            items.push(
+                serde_json::from_slice::<IndexDoc>(source).map_err(|e| format!("document: {e}")),
+            );
+        }
+        let docs: Vec<IndexDoc> = items
+            .iter()
+            .filter_map(|i| i.as_ref().ok().cloned())
+            .collect();
+        let report = self
+            .store
+            .index(&docs)
+            .await
+            .map_err(|e| TransportError(format!("{e:#}")))?;
+        let rejected: HashMap<&str, &str> = report
+            .rejected
+            .iter()
+            .map(|r| (r.id.as_str(), r.reason.as_str()))
+            .collect();
+        let answers: Vec<serde_json::Value> = items
+            .iter()
+            .map(|item| {
+                let refused = match item {
+                    Ok(doc) => rejected.get(doc.id.as_str()).map(|r| (*r).to_string()),
+                    Err(e) => Some(e.clone()),
+                };
+                match refused {
+                    None => json!({ "index": { "status": 201, "result": "created" } }),
+                    Some(reason) => json!({ "index": { "status": 400,
+                        "error": { "type": "store_rejected", "reason": reason } } }),
+                }
+            })
+            .collect();
+        let errors = answers.iter().any(|a| a["index"]["status"] != 201);
+        let body = serde_json::to_vec(&json!({ "took": 0, "errors": errors, "items": answers }))
+            .map_err(|e| TransportError(e.to_string()))?;
+        Ok(Answer { status: 200, body })
+    }
+}
+
+/// Runs the Lambda handler's code path on one delivered object; bad records go to `dead_dir`.
 pub(crate) async fn process_object<S: Store>(
     store: &S,
     root: &Path,
     key: &str,
     dead_dir: &Path,
-) -> anyhow::Result<(u64, u64)> {
+) -> anyhow::Result<Counts> {
     let path = root.join(key);
-    let bytes = tokio::fs::read(&path)
+    let input = open_file(&path)
         .await
-        .with_context(|| format!("reading {}", path.display()))?;
-    let mut docs = Vec::new();
-    let mut dead: Vec<u8> = Vec::new();
-    let mut dead_count = 0u64;
-    let mut indexed = 0u64;
-    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match normalize(line) {
-            Ok(post) => docs.push(IndexDoc::score(post)),
-            Err(e) => {
-                dead_count += 1;
-                let rec = DeadLetter {
-                    object: key,
-                    line: i as u64 + 1,
-                    kind: e.kind(),
-                    field: e.field(),
-                    reason: e.to_string(),
-                    record: String::from_utf8_lossy(line).into_owned(),
-                };
-                serde_json::to_writer(&mut dead, &rec)?;
-                dead.push(b'\n');
-            }
-        }
-    }
-    for chunk in docs.chunks(INDEX_BATCH) {
-        let report = store
-            .index(chunk)
-            .await
-            .with_context(|| format!("indexing {key}"))?;
-        indexed += report.indexed;
-        for r in report.rejected {
-            dead_count += 1;
-            let rec = DeadLetter {
-                object: key,
-                line: 0,
-                kind: "rejected",
-                field: None,
-                reason: r.reason,
-                record: r.id,
-            };
-            serde_json::to_writer(&mut dead, &rec)?;
-            dead.push(b'\n');
-        }
-    }
-    if !dead.is_empty() {
-        let out = dead_dir.join(format!("{}.jsonl", key.replace('/', "_")));
-        fs::create_dir_all(dead_dir).with_context(|| format!("creating {}", dead_dir.display()))?;
-        fs::write(&out, &dead)
-            .with_context(|| format!("writing dead letters {}", out.display()))?;
-    }
-    Ok((indexed, dead_count))
+        .with_context(|| format!("opening {}", path.display()))?;
+    let sender = StoreSender { store };
+    let dead = DirStore {
+        dir: dead_dir.to_path_buf(),
+    };
+    let target = IndexTarget::fixed("sentimap-posts");
+    let job = Job {
+        sender: &sender,
+        store: &dead,
+        dead_letter_prefix: "",
+        target: &target,
+        bulk_max_bytes: BULK_MAX_BYTES,
+        retry: RetryPolicy {
+            max_retries: 5,
+            min_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(5),
+        },
+        bucket: "",
+        key,
+    };
+    index_stream(input, &job)
+        .await
+        .with_context(|| format!("indexing {key}"))
 }
 
 /// One pass: processes every object not yet in the ledger.
@@ -196,11 +220,19 @@ pub(crate) async fn ingest_new<S: Store>(
         if ledger.contains(&key) {
             continue;
         }
-        let (indexed, dead) = process_object(store, root, &key, dead_dir).await?;
+        // A failure leaves the object out of the ledger: the next pass retries it (at least once;
+        // the upserts make the retry harmless).
+        let counts = match process_object(store, root, &key, dead_dir).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(key, error = %format!("{e:#}"), "Object not indexed; will retry.");
+                break;
+            }
+        };
         ledger.mark(&key)?;
         stats.objects += 1;
-        stats.indexed += indexed;
-        stats.dead_lettered += dead;
+        stats.indexed += counts.indexed;
+        stats.dead_lettered += counts.dead_lettered;
         n += 1;
     }
     if n > 0 {

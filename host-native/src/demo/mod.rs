@@ -12,8 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use sentimap::produce::config::{SinkKind, SourceKind, StatusMode};
+use sentimap::produce::Config as ProducerConfig;
 use sentimap_store::{OpenSearchConfig, OpenSearchStore, SqliteStore, Store};
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::dashboard;
 
@@ -48,6 +51,102 @@ pub(crate) struct DemoArgs {
     /// How often the delivery directory is checked for new objects, in milliseconds.
     #[arg(long, default_value_t = 500)]
     poll_ms: u64,
+    /// Where posts come from: synthetic posts (default), a replay file, Bluesky Jetstream, X (its
+    /// credentials and rules from `--config`), or none: only index objects that other programs
+    /// (e.g. `sentimap produce --sink local`) write into `<data-dir>/firehose/`.
+    #[arg(long, value_enum, default_value = "generate")]
+    source: DemoSource,
+    /// Generator seed. Default: a new one each run, so a rerun adds new posts to the stored ones.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Stop the source after this many posts (default: endless).
+    #[arg(long)]
+    count: Option<u64>,
+    /// Posts per second from the generator or a replay (default: 20 for the generator, full speed
+    /// for a replay).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// First post time of the generator, Unix seconds (default: now).
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    start: Option<i64>,
+    /// Raw posts to replay (JSONL, any format the core reads), with `--source replay`.
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// Keep only posts with one of these words (comma-separated; default: every located post).
+    #[arg(long, value_delimiter = ',')]
+    keywords: Vec<String>,
+    /// A producer config file (TOML, as for `sentimap produce --config`) for the X and Jetstream
+    /// settings; its sink settings are replaced by the demo's local folder.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+/// The demo's sources: the producer's, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DemoSource {
+    /// Synthetic posts (seeded).
+    Generate,
+    /// A file of raw posts (`--input`).
+    Replay,
+    /// Bluesky Jetstream (no account needed).
+    Jetstream,
+    /// The X API v2 filtered stream.
+    X,
+    /// No source: index what lands in the folder.
+    None,
+}
+
+/// Generator rate when none is given: lively, and easy on a laptop.
+const DEFAULT_GENERATE_RATE: f64 = 20.0;
+
+impl DemoArgs {
+    /// The producer's config: the chosen source, the filter, the local Firehose-layout sink.
+    fn producer_config(
+        &self,
+        firehose: &std::path::Path,
+    ) -> anyhow::Result<Option<ProducerConfig>> {
+        let source = match self.source {
+            DemoSource::Generate => SourceKind::Generate,
+            DemoSource::Replay => SourceKind::Replay,
+            DemoSource::Jetstream => SourceKind::Jetstream,
+            DemoSource::X => SourceKind::X,
+            DemoSource::None => return Ok(None),
+        };
+        let mut c = match &self.config {
+            Some(path) => ProducerConfig::from_file(path)?,
+            None => ProducerConfig::default(),
+        };
+        c.source = source;
+        c.sink = SinkKind::Local;
+        c.local.dir = firehose.to_path_buf();
+        c.firehose.prefix = String::new();
+        c.firehose.delivery_stream_name = Some("sentimap-demo".into());
+        c.dead_letter = self.data_dir.join("producer-dead-letters.jsonl");
+        c.status = StatusMode::Never;
+        c.generate.seed = self.seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(1)
+        });
+        c.generate.count = self.count.or(c.generate.count);
+        c.generate.start_unix = self.start.or(c.generate.start_unix);
+        c.generate.rate = self
+            .rate
+            .or(c.generate.rate)
+            .or(Some(DEFAULT_GENERATE_RATE));
+        if self.input.is_some() {
+            c.replay.input = self.input.clone();
+        }
+        if self.rate.is_some() {
+            c.replay.rate = self.rate;
+        }
+        if !self.keywords.is_empty() {
+            c.filter.keywords = self.keywords.clone();
+        }
+        c.validate()?;
+        Ok(Some(c))
+    }
 }
 
 pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -119,6 +218,33 @@ async fn run_with<S: Store>(store: Arc<S>, args: DemoArgs) -> anyhow::Result<Exi
         let _ = server_stop.wait_for(|s| *s).await;
     }));
 
+    let producer_stop = CancellationToken::new();
+    let producer_config = if args.serve_only {
+        None
+    } else {
+        args.producer_config(&firehose)?
+    };
+    let producer = if let Some(config) = producer_config {
+        let stop = producer_stop.clone();
+        Some(tokio::spawn(async move {
+            let summary = sentimap::produce::run(config, stop).await.inspect_err(|e| {
+                tracing::error!(error = %format!("{e:#}"), "Source failed; the dashboard keeps serving what is stored.");
+            })?;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "Source finished: {} posts received, {} delivered, {} dead-lettered.",
+                summary.received,
+                summary.sent,
+                summary.failed + summary.invalid
+            )?;
+            out.flush()?;
+            anyhow::Ok(summary)
+        }))
+    } else {
+        None
+    };
+
     let ingest = if args.serve_only {
         None
     } else {
@@ -163,8 +289,18 @@ async fn run_with<S: Store>(store: Arc<S>, args: DemoArgs) -> anyhow::Result<Exi
         .await
         .context("waiting for Ctrl-C")?;
     tracing::info!("Stopping.");
-    let _ = stop_tx.send(true);
     let mut code = ExitCode::SUCCESS;
+    // The source stops first and flushes what it accepted to the folder; the ingest loop then makes
+    // one last pass, so nothing accepted is left unindexed.
+    producer_stop.cancel();
+    if let Some(task) = producer {
+        match task.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => code = ExitCode::from(1),
+            Err(e) => return Err(e).context("source task"),
+        }
+    }
+    let _ = stop_tx.send(true);
     if let Some(task) = ingest {
         match task.await {
             Ok(Ok(stats)) => {

@@ -297,7 +297,7 @@ async fn demo_indexes_delivered_objects_dead_letters_bad_records_and_continues_a
     // A file still being written is not read.
     std::fs::write(firehose.join("2024/12/25/01/.partial.tmp"), "{").unwrap();
 
-    let demo = Demo::start(dir.path(), &[]);
+    let demo = Demo::start(dir.path(), &["--source", "none"]);
     wait_total(&demo.url, 100).await;
     let dead: Vec<Value> = std::fs::read_dir(dir.path().join("dead-letters"))
         .unwrap()
@@ -331,7 +331,7 @@ async fn demo_indexes_delivered_objects_dead_letters_bad_records_and_continues_a
         "s-1-2024-12-25-02-00-00-c",
         &posts[100..],
     );
-    let demo = Demo::start(dir.path(), &[]);
+    let demo = Demo::start(dir.path(), &["--source", "none"]);
     wait_total(&demo.url, 130).await;
     let (_, s) = get(&format!("{}/api/summary", demo.url)).await;
     assert_eq!(s["total"], 130);

@@ -1,0 +1,786 @@
+//! Issue 6: the Lambda indexer against the test bed: a real OpenSearch node and moto's S3, SQS and
+//! Firehose. The handler is the production one (`App::handle`), given real-shaped events.
+//!
+//! Start the services with `eval "$(scripts/testbed start)"` (scripts/test does it).
+
+// Helpers below are test code too: a failed set-up step should panic with its error.
+#![allow(clippy::unwrap_used)]
+
+use std::time::SystemTime;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use sentimap_lambda::{App, Config};
+use serde_json::{json, Value};
+
+const S3_EVENT: &str = include_str!("../../fixtures/lambda/s3-put-event.json");
+const SQS_EVENT: &str = include_str!("../../fixtures/lambda/sqs-event.json");
+const EVENTBRIDGE_EVENT: &str = include_str!("../../fixtures/lambda/eventbridge-event.json");
+const MALFORMED: &[u8] = include_bytes!("../../fixtures/lambda/malformed.ndjson");
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: these tests need the test bed; start it with \
+             `eval \"$(scripts/testbed start)\"` (scripts/test does this), then rerun"
+        )
+    })
+}
+
+/// A lower-case name unique to this test run.
+fn uniq(tag: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("lambda-it-{tag}-{}-{nanos:x}", std::process::id())
+}
+
+async fn sdk() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(env("AWS_ENDPOINT_URL"))
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await
+}
+
+fn s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+async fn new_bucket(s3: &aws_sdk_s3::Client, tag: &str) -> String {
+    let bucket = uniq(tag);
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    bucket
+}
+
+/// The handler as Lambda would build it, with the test's settings over the defaults.
+fn app(sdk: &SdkConfig, index: &str, extra: &[(&str, &str)]) -> App {
+    let mut vars = vec![
+        ("SENTIMAP_INDEX_URL".to_string(), env("OPENSEARCH_URL")),
+        ("SENTIMAP_INDEX".to_string(), index.to_string()),
+        ("SENTIMAP_TEMPLATE_NAME".to_string(), index.to_string()),
+        ("SENTIMAP_RETRY_MIN_DELAY_MS".to_string(), "20".to_string()),
+        ("SENTIMAP_RETRY_MAX_DELAY_MS".to_string(), "200".to_string()),
+    ];
+    for (k, v) in extra {
+        vars.push((k.to_string(), v.to_string()));
+    }
+    let config = Config::from_vars(vars, &Default::default()).unwrap();
+    App::new(config, sdk).unwrap()
+}
+
+/// S3 notifications carry keys form-encoded; moto encodes every reserved byte, `/` included.
+fn encode_key(key: &str) -> String {
+    let mut out = String::new();
+    for b in key.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The S3 fixture event naming `keys` (one record each).
+fn s3_event(bucket: &str, keys: &[String]) -> Value {
+    let template: Value = serde_json::from_str(S3_EVENT).unwrap();
+    let record = template["Records"][0].to_string();
+    let records: Vec<Value> = keys
+        .iter()
+        .map(|k| {
+            serde_json::from_str(
+                &record
+                    .replace("@BUCKET@", bucket)
+                    .replace("@KEY@", &encode_key(k)),
+            )
+            .unwrap()
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+fn post(id: u64, lat: f64, lon: f64) -> String {
+    json!({
+        "created_at": "Wed Dec 25 10:00:00 +0000 2024",
+        "id_str": id.to_string(),
+        "text": format!("Merry #Christmas from post {id}"),
+        "user": { "id_str": "77", "screen_name": "elf" },
+        "coordinates": { "type": "Point", "coordinates": [lon, lat] },
+        "lang": "en",
+        "entities": { "hashtags": [{ "text": "Christmas", "indices": [6, 16] }] }
+    })
+    .to_string()
+}
+
+fn point(i: u64) -> (f64, f64) {
+    (-45.0 + i as f64 * 0.75, -120.0 + i as f64 * 1.5)
+}
+
+struct OpenSearch {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl OpenSearch {
+    fn new() -> Self {
+        OpenSearch {
+            http: reqwest::Client::new(),
+            url: env("OPENSEARCH_URL").trim_end_matches('/').to_string(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}/{path}", self.url))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn count(&self, index: &str) -> u64 {
+        self.http
+            .post(format!("{}/{index}/_refresh", self.url))
+            .send()
+            .await
+            .unwrap();
+        let (status, v) = self.get(&format!("{index}/_count")).await;
+        assert_eq!(status, 200, "{v}");
+        v["count"].as_u64().unwrap()
+    }
+}
+
+fn total(answer: &Value, field: &str) -> u64 {
+    answer["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o[field].as_u64().unwrap())
+        .sum()
+}
+
+#[tokio::test]
+async fn firehose_objects_are_indexed_once_with_mapping_and_points() {
+    let sdk = sdk().await;
+    let s3 = s3(&sdk);
+    let bucket = new_bucket(&s3, "fh").await;
+    let index = uniq("fh");
+    let firehose = aws_sdk_firehose::Client::new(&sdk);
+    let stream = uniq("fh");
+    firehose
+        .create_delivery_stream()
+        .delivery_stream_name(&stream)
+        .extended_s3_destination_configuration(
+            aws_sdk_firehose::types::ExtendedS3DestinationConfiguration::builder()
+                .bucket_arn(format!("arn:aws:s3:::{bucket}"))
+                .role_arn("arn:aws:iam::123456789012:role/firehose")
+                .prefix("raw/")
+                .compression_format(aws_sdk_firehose::types::CompressionFormat::Uncompressed)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // Three batches, three framings: concatenated (as Firehose writes bare records), NDJSON, and
+    // the original producer's `,\n`.
+    let mut id = 100u64;
+    let mut expected = Vec::new();
+    for sep in ["", "\n", ",\n"] {
+        let mut batch = firehose.put_record_batch().delivery_stream_name(&stream);
+        for _ in 0..15 {
+            let (lat, lon) = point(id);
+            expected.push((id, lat, lon));
+            let data = format!("{}{sep}", post(id, lat, lon));
+            batch = batch.records(
+                aws_sdk_firehose::types::Record::builder()
+                    .data(aws_sdk_firehose::primitives::Blob::new(data))
+                    .build()
+                    .unwrap(),
+            );
+            id += 1;
+        }
+        let out = batch.send().await.unwrap();
+        assert_eq!(out.failed_put_count(), 0);
+    }
+    let listed = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("raw/")
+        .send()
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        keys.len(),
+        3,
+        "Firehose wrote one object per batch: {keys:?}"
+    );
+    // And one gzip object, as Firehose writes with GZIP compression.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for _ in 0..5 {
+        let (lat, lon) = point(id);
+        expected.push((id, lat, lon));
+        std::io::Write::write_all(&mut gz, format!("{}\n", post(id, lat, lon)).as_bytes()).unwrap();
+        id += 1;
+    }
+    let gz_key = "raw/2024/12/25/10/gzipped batch+1.gz".to_string();
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&gz_key)
+        .body(gz.finish().unwrap().into())
+        .send()
+        .await
+        .unwrap();
+    keys.push(gz_key);
+
+    let app = app(&sdk, &index, &[]);
+    let event = s3_event(&bucket, &keys);
+    let answer = app.handle(event.clone()).await.unwrap();
+    assert_eq!(total(&answer, "read"), expected.len() as u64, "{answer}");
+    assert_eq!(total(&answer, "indexed"), expected.len() as u64, "{answer}");
+    assert_eq!(total(&answer, "dead_lettered"), 0, "{answer}");
+
+    let os = OpenSearch::new();
+    assert_eq!(os.count(&index).await, expected.len() as u64);
+    let (_, mapping) = os.get(&format!("{index}/_mapping")).await;
+    let props = &mapping[&index]["mappings"]["properties"];
+    assert_eq!(
+        props["location"]["properties"]["point"]["type"], "geo_point",
+        "{mapping}"
+    );
+    assert_eq!(props["created_at"]["type"], "date");
+    assert_eq!(props["sentiment"]["properties"]["label"]["type"], "keyword");
+    for &(id, lat, lon) in expected.iter().step_by(7) {
+        let (status, doc) = os.get(&format!("{index}/_doc/x:{id}")).await;
+        assert_eq!(status, 200, "{doc}");
+        let p = &doc["_source"]["location"]["point"];
+        assert_eq!(
+            (p["lat"].as_f64(), p["lon"].as_f64()),
+            (Some(lat), Some(lon))
+        );
+    }
+    // The points are searchable as geo_points, not just stored.
+    let r = os
+        .http
+        .post(format!("{}/{index}/_search", os.url))
+        .json(&json!({ "size": 0, "query": { "geo_bounding_box": { "location.point": {
+            "top_left": { "lat": 0.0, "lon": -180.0 }, "bottom_right": { "lat": -90.0, "lon": 180.0 } } } } }))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    let south = expected.iter().filter(|e| e.1 < 0.0).count() as u64;
+    assert_eq!(v["hits"]["total"]["value"].as_u64(), Some(south), "{v}");
+
+    // Re-delivery of the same objects: same `_id`s, no duplicates.
+    let again = app.handle(event).await.unwrap();
+    assert_eq!(total(&again, "indexed"), expected.len() as u64);
+    assert_eq!(os.count(&index).await, expected.len() as u64);
+}
+
+#[tokio::test]
+async fn sqs_notifications_report_only_failed_messages() {
+    let sdk = sdk().await;
+    let s3 = s3(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let bucket = new_bucket(&s3, "sqs").await;
+    let index = uniq("sqs");
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(uniq("q"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let queue_arn = attrs
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .unwrap()
+        .clone();
+    s3.put_bucket_notification_configuration()
+        .bucket(&bucket)
+        .notification_configuration(
+            aws_sdk_s3::types::NotificationConfiguration::builder()
+                .queue_configurations(
+                    aws_sdk_s3::types::QueueConfiguration::builder()
+                        .queue_arn(queue_arn)
+                        .events(aws_sdk_s3::types::Event::S3ObjectCreated)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // A key with a space, a plus and a non-ASCII letter: it arrives URL-encoded.
+    let key = "raw/2024/12/25/noël batch+1.json";
+    let body: String = (0..12)
+        .map(|i| {
+            let (lat, lon) = point(i);
+            post(500 + i, lat, lon) + "\n"
+        })
+        .collect();
+    s3.put_object()
+        .bucket(&bucket)
+        .key(key)
+        .body(body.into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+
+    // Collect what S3 really sent (the s3:TestEvent included) and hand it over as Lambda would.
+    let mut messages = Vec::new();
+    for _ in 0..20 {
+        let out = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        messages.extend(out.messages().iter().cloned());
+        if messages
+            .iter()
+            .any(|m| m.body().is_some_and(|b| b.contains("ObjectCreated")))
+        {
+            break;
+        }
+    }
+    let template: Value = serde_json::from_str(SQS_EVENT).unwrap();
+    let record = &template["Records"][0];
+    let mut records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let mut r = record.clone();
+            r["messageId"] = json!(m.message_id().unwrap());
+            r["body"] = json!(m.body().unwrap());
+            r
+        })
+        .collect();
+    assert!(
+        records.len() >= 2,
+        "expected the test event and the object event: {records:?}"
+    );
+    let mut poison = record.clone();
+    poison["messageId"] = json!("poison-1");
+    poison["body"] = json!("this is not an S3 notification");
+    records.push(poison);
+
+    let app = app(&sdk, &index, &[]);
+    let answer = app.handle(json!({ "Records": records })).await.unwrap();
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([{ "itemIdentifier": "poison-1" }]),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["objects"][0]["key"], key,
+        "the key is decoded: {answer}"
+    );
+    assert_eq!(total(&answer, "indexed"), 12);
+    assert_eq!(OpenSearch::new().count(&index).await, 12);
+}
+
+#[tokio::test]
+async fn malformed_lines_are_dead_lettered_with_their_reasons() {
+    let sdk = sdk().await;
+    let s3 = s3(&sdk);
+    let bucket = new_bucket(&s3, "bad").await;
+    let index = uniq("bad");
+    // The fixture, then an oversize record (over the core's 1,000 KiB limit) and one more good post.
+    let mut object = MALFORMED.to_vec();
+    let big = json!({ "id_str": "8999", "text": "x".repeat(1_100_000), "created_at": "Wed Dec 25 10:00:00 +0000 2024", "user": { "id_str": "1" } });
+    object.extend_from_slice(big.to_string().as_bytes());
+    object.push(b'\n');
+    let (lat, lon) = point(3);
+    object.extend_from_slice(post(9100, lat, lon).as_bytes());
+    object.push(b'\n');
+    let key = "raw/2024/12/25/10/mixed.ndjson";
+    s3.put_object()
+        .bucket(&bucket)
+        .key(key)
+        .body(object.into())
+        .send()
+        .await
+        .unwrap();
+
+    // Delivered as an EventBridge event this time.
+    let event: Value = serde_json::from_str(
+        &EVENTBRIDGE_EVENT
+            .replace("@BUCKET@", &bucket)
+            .replace("@KEY@", key),
+    )
+    .unwrap();
+    let app = app(&sdk, &index, &[("SENTIMAP_DEAD_LETTER_PREFIX", "dead/")]);
+    let answer = app.handle(event).await.unwrap();
+    assert_eq!(total(&answer, "read"), 22, "{answer}");
+    assert_eq!(total(&answer, "indexed"), 7, "{answer}");
+    assert_eq!(total(&answer, "dead_lettered"), 15, "{answer}");
+    assert_eq!(OpenSearch::new().count(&index).await, 7);
+
+    let listed = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("dead/")
+        .send()
+        .await
+        .unwrap();
+    let mut letters = Vec::new();
+    for o in listed.contents() {
+        let k = o.key().unwrap();
+        assert!(k.starts_with(&format!("dead/{bucket}/{key}/part-")), "{k}");
+        let body = s3.get_object().bucket(&bucket).key(k).send().await.unwrap();
+        let bytes = body.body.collect().await.unwrap().into_bytes();
+        for line in String::from_utf8(bytes.to_vec()).unwrap().lines() {
+            letters.push(serde_json::from_str::<Value>(line).unwrap());
+        }
+    }
+    let got: Vec<(u64, String)> = letters
+        .iter()
+        .map(|l| {
+            assert_eq!(l["source"]["bucket"], bucket.as_str());
+            assert_eq!(l["source"]["key"], key);
+            assert_eq!(l["stage"], "parse");
+            assert!(!l["reason"].as_str().unwrap().is_empty(), "{l}");
+            (
+                l["source"]["line"].as_u64().unwrap(),
+                l["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(u64, &str)> = vec![
+        (2, "json"),               // not JSON
+        (3, "json"),               // truncated
+        (5, "utf8"),               // Latin-1 byte
+        (6, "json"),               // raw control character in a string
+        (8, "unsupported_shape"),  // a bare string
+        (9, "unsupported_shape"),  // null
+        (11, "unsupported_shape"), // an X `delete` notice
+        (12, "unsupported_shape"), // an unknown object
+        (14, "missing_field"),     // no text
+        (15, "wrong_type"),        // text is a number
+        (17, "invalid_value"),     // unreadable created_at
+        (18, "invalid_value"),     // latitude 200
+        (19, "json"),              // missing comma
+        (20, "json"),              // a JSON array of numbers
+        (21, "too_large"),         // over 1,000 KiB
+    ];
+    let want: Vec<(u64, String)> = want.into_iter().map(|(l, k)| (l, k.to_string())).collect();
+    assert_eq!(got, want, "{letters:#?}");
+    let kinds: std::collections::BTreeSet<_> = letters
+        .iter()
+        .map(|l| l["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        kinds.len() >= 10,
+        "at least ten distinct reasons: {kinds:#?}"
+    );
+    let big_letter = &letters[14];
+    assert_eq!(big_letter["record_truncated"], true);
+    assert!(big_letter["record_bytes"].as_u64().unwrap() > 1_100_000);
+    assert!(
+        letters[2]["record_base64"].is_string(),
+        "non-UTF-8 kept as base64"
+    );
+
+    // Dead letters that can not be written fail the invocation: nothing is dropped silently.
+    let broken = app_with_missing_dead_letter_bucket(&sdk, &index);
+    let e = broken
+        .handle(s3_event(&bucket, &[key.to_string()]))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("writing dead letters"), "{e}");
+}
+
+fn app_with_missing_dead_letter_bucket(sdk: &SdkConfig, index: &str) -> App {
+    app(
+        sdk,
+        index,
+        &[("SENTIMAP_DEAD_LETTER_BUCKET", "lambda-it-no-such-bucket")],
+    )
+}
+
+#[tokio::test]
+async fn unreachable_index_fails_the_invocation_clearly() {
+    let sdk = sdk().await;
+    let s3 = s3(&sdk);
+    let bucket = new_bucket(&s3, "down").await;
+    let key = "raw/one.json".to_string();
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(post(1, 1.0, 2.0).into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+
+    let index = uniq("down");
+    let with_template = app(&sdk, &index, &[("SENTIMAP_INDEX_URL", &url)]);
+    let e = with_template
+        .handle(s3_event(&bucket, std::slice::from_ref(&key)))
+        .await
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("unreachable") && msg.contains(&url), "{msg}");
+    let d = lambda_diag(e);
+    assert!(d.starts_with("Retryable."), "{d}");
+
+    let without_template = app(
+        &sdk,
+        &index,
+        &[
+            ("SENTIMAP_INDEX_URL", &url),
+            ("SENTIMAP_INSTALL_TEMPLATE", "false"),
+            ("SENTIMAP_MAX_RETRIES", "2"),
+        ],
+    );
+    let e = without_template
+        .handle(s3_event(&bucket, &[key]))
+        .await
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("1 document(s) still not indexed after 3 attempt(s)"),
+        "{msg}"
+    );
+}
+
+fn lambda_diag(e: sentimap_lambda::Error) -> String {
+    let d: lambda_runtime::Diagnostic = e.into();
+    d.error_type
+}
+
+/// What the fault proxy does with one `_bulk` request.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// Pass it to OpenSearch unchanged.
+    Forward,
+    /// Answer with this status without forwarding.
+    Status(u16),
+    /// Forward, then mark every other item of the answer as rejected with 429 (as a node whose
+    /// write queue is full does), so those items must be sent again.
+    Items429,
+}
+
+/// A small HTTP/1.1 proxy in front of OpenSearch that injects faults into `_bulk` requests by plan
+/// (other requests pass through). Each answer closes its connection, which keeps it simple.
+struct FaultProxy {
+    url: String,
+    bulk_calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    async fn start(upstream: String, plan: Vec<Fault>) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let bulk_calls = Arc::new(AtomicUsize::new(0));
+        let calls = bulk_calls.clone();
+        let plan = Arc::new(plan);
+        let http = reqwest::Client::new();
+        let task = tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                let (calls, plan, http, upstream) =
+                    (calls.clone(), plan.clone(), http.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let _ = serve(conn, &upstream, &http, || {
+                        let n = calls.fetch_add(1, Ordering::SeqCst);
+                        plan.get(n).copied().unwrap_or(Fault::Forward)
+                    })
+                    .await;
+                });
+            }
+        });
+        FaultProxy {
+            url,
+            bulk_calls,
+            task,
+        }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve(
+    conn: tokio::net::TcpStream,
+    upstream: &str,
+    http: &reqwest::Client,
+    next_fault: impl FnOnce() -> Fault,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let mut conn = BufReader::new(conn);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if conn.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let mut lines = head.lines();
+    let request_line = lines.next().unwrap_or_default().to_string();
+    let mut parts = request_line.split(' ');
+    let method = parts.next().unwrap_or("GET").to_string();
+    let path = parts.next().unwrap_or("/").to_string();
+    let mut content_type = "application/json".to_string();
+    let mut len = 0usize;
+    for h in lines {
+        if let Some((k, v)) = h.split_once(':') {
+            match k.trim().to_ascii_lowercase().as_str() {
+                "content-length" => len = v.trim().parse().unwrap_or(0),
+                "content-type" => content_type = v.trim().to_string(),
+                _ => {}
+            }
+        }
+    }
+    let mut body = vec![0u8; len];
+    conn.read_exact(&mut body).await?;
+    let fault = if path.ends_with("/_bulk") || path.starts_with("/_bulk") {
+        next_fault()
+    } else {
+        Fault::Forward
+    };
+    let (status, answer) = match fault {
+        Fault::Status(code) => (
+            code,
+            json!({ "error": { "type": "injected", "reason": format!("injected {code}") }, "status": code })
+                .to_string()
+                .into_bytes(),
+        ),
+        Fault::Forward | Fault::Items429 => {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let r = http
+                .request(method, format!("{upstream}{path}"))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let mut bytes = r.bytes().await.unwrap().to_vec();
+            if matches!(fault, Fault::Items429) && status == 200 {
+                let mut v: Value = serde_json::from_slice(&bytes).unwrap();
+                v["errors"] = json!(true);
+                for (i, item) in v["items"].as_array_mut().unwrap().iter_mut().enumerate() {
+                    if i % 2 == 0 {
+                        item["index"]["status"] = json!(429);
+                        item["index"]["error"] = json!({ "type": "es_rejected_execution_exception", "reason": "injected: write queue full" });
+                    }
+                }
+                bytes = v.to_string().into_bytes();
+            }
+            (status, bytes)
+        }
+    };
+    let mut out = conn.into_inner();
+    out.write_all(
+        format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            answer.len()
+        )
+        .as_bytes(),
+    )
+    .await?;
+    out.write_all(&answer).await?;
+    out.shutdown().await
+}
+
+#[tokio::test]
+async fn injected_429s_and_503s_lose_nothing() {
+    let sdk = sdk().await;
+    let s3 = s3(&sdk);
+    let bucket = new_bucket(&s3, "faults").await;
+    let index = uniq("faults");
+    let n = 400u64;
+    let body: String = (0..n)
+        .map(|i| {
+            let (lat, lon) = point(i % 100);
+            post(20_000 + i, lat, lon) + "\n"
+        })
+        .collect();
+    let key = "raw/2024/12/25/10/faults.json".to_string();
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(body.into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    use Fault::*;
+    let plan = vec![
+        Status(503),
+        Status(429),
+        Items429,
+        Items429,
+        Forward,
+        Status(503),
+        Items429,
+        Status(429),
+        Status(503),
+        Forward,
+        Items429,
+    ];
+    let proxy = FaultProxy::start(
+        env("OPENSEARCH_URL").trim_end_matches('/').to_string(),
+        plan,
+    )
+    .await;
+    let app = app(
+        &sdk,
+        &index,
+        &[
+            ("SENTIMAP_INDEX_URL", &proxy.url),
+            // Small bodies, so the 400 posts take several bulk requests and every fault is met.
+            ("SENTIMAP_BULK_MAX_BYTES", "65536"),
+        ],
+    );
+    let answer = app.handle(s3_event(&bucket, &[key])).await.unwrap();
+    assert_eq!(total(&answer, "read"), n, "{answer}");
+    assert_eq!(total(&answer, "indexed"), n, "{answer}");
+    assert_eq!(total(&answer, "dead_lettered"), 0, "{answer}");
+    assert!(total(&answer, "retried") > 0, "{answer}");
+    let calls = proxy.bulk_calls.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        calls > 11,
+        "every planned fault was met: {calls} bulk calls"
+    );
+    assert_eq!(OpenSearch::new().count(&index).await, n);
+}
