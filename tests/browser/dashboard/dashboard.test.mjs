@@ -42,8 +42,8 @@ async function until(what, fn, timeoutMs = 20_000) {
   throw new Error(`timed out waiting for ${what} (last: ${last})`);
 }
 
-function startDemo(dataDir) {
-  const child = spawn(bin, ["demo", "--data-dir", dataDir, "--port", "0", "--poll-ms", "200"], {
+function startDemo(dataDir, extra = []) {
+  const child = spawn(bin, ["demo", "--data-dir", dataDir, "--port", "0", "--poll-ms", "200", ...extra], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, RUST_LOG: "warn" },
   });
@@ -66,14 +66,17 @@ const num = async (page, sel) => Number((await page.textContent(sel)).replace(/,
 
 const dataDir = mkdtempSync(join(tmpdir(), "sentimap-dash-"));
 const firehose = join(dataDir, "firehose");
+// The demo's own seeded generator makes most posts (all at 2024-12-25T00:00Z + 100 ms steps);
+// fixture objects add six hours of posts (for the time filter), one with markup (it must show as
+// text), and later a batch for the live refresh.
 const all = posts({ seed: SEED, count: 300 });
-// One post carries markup: it must show as text.
 all[5].data.text = `<img src=x onerror="document.body.dataset.pwned=1"> <b>bold</b> #Christmas from London`;
 const first = all.slice(0, 240);
 const later = all.slice(240);
 deliver(firehose, first, { perObject: 40 });
 
-let demo = startDemo(dataDir);
+const GENERATED = 400;
+let demo = startDemo(dataDir, ["--seed", String(SEED), "--count", String(GENERATED), "--rate", "2000", "--start", "1735084800"]);
 const browser = await chromium.launch({
   executablePath: chromiumPath,
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -81,7 +84,12 @@ const browser = await chromium.launch({
 const failures = [];
 try {
   const base = await demo.url;
-  await until("240 posts indexed", async () => (await api(base, "summary")).total === 240);
+  const delivered = Number(
+    (await until("the generator to finish", () => demo.output().out.match(/(\d+) delivered/)?.[1], 60_000)),
+  );
+  assert.ok(delivered > 0 && delivered <= GENERATED, `generator delivered ${delivered}`);
+  const expected = delivered + first.length;
+  await until(`${expected} posts indexed`, async () => (await api(base, "summary")).total === expected);
 
   const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
   page.on("pageerror", (e) => failures.push(`page error: ${e.message}`));
@@ -175,7 +183,7 @@ try {
 
   // Live refresh: new objects show up without reloading.
   deliver(firehose, later, { perObject: 30, stream: "later" });
-  await until("live refresh to 300", async () => (await num(page, "#count-total")) === 300, 30_000);
+  await until(`live refresh to ${expected + later.length}`, async () => (await num(page, "#count-total")) === expected + later.length, 30_000);
 
   await page.screenshot({ path: join(artifacts, "dashboard.png") });
 
@@ -199,12 +207,12 @@ try {
   const { code } = await demo.exited;
   assert.equal(code, 0, `demo exit code: ${JSON.stringify(demo.output())}`);
   assert.match(demo.output().out, /Stopped: /);
-  demo = startDemo(dataDir);
+  demo = startDemo(dataDir, ["--source", "none"]);
   const base2 = await demo.url;
   const again = await api(base2, "summary");
-  assert.equal(again.total, 300);
+  assert.equal(again.total, expected + later.length);
   await sleep(600);
-  assert.equal((await api(base2, "summary")).total, 300, "a rerun indexes nothing twice");
+  assert.equal((await api(base2, "summary")).total, expected + later.length, "a rerun indexes nothing twice");
   console.log(`dashboard browser test passed; screenshots in ${artifacts}`);
 } catch (e) {
   console.error(e);

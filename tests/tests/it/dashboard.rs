@@ -19,7 +19,9 @@ fn sentimap_bin() -> &'static Path {
         let root = sentimap_tests::repo_root();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "-p", "sentimap", "--bin", "sentimap", "--quiet"])
+            // The same selection as `cargo test --workspace`, so no dependency is rebuilt with other
+            // features: only the `sentimap` binary is linked.
+            .args(["build", "--workspace", "--bins", "--tests", "--quiet"])
             .current_dir(&root)
             .status()
             .expect("running cargo build -p sentimap");
