@@ -264,6 +264,23 @@ async fn api_answers_as_the_store_does_and_refuses_bad_requests() {
     assert!(status.success(), "exit after Ctrl-C: {status:?} {out}");
 }
 
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("listing dead letters") {
+            let p = e.expect("listing dead letters").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 fn deliver(firehose: &Path, hour: &str, name: &str, lines: &[String]) {
     let dir = firehose.join(hour);
     std::fs::create_dir_all(&dir).expect("creating the hour folder");
@@ -301,10 +318,10 @@ async fn demo_indexes_delivered_objects_dead_letters_bad_records_and_continues_a
 
     let demo = Demo::start(dir.path(), &["--source", "none"]);
     wait_total(&demo.url, 100).await;
-    let dead: Vec<Value> = std::fs::read_dir(dir.path().join("dead-letters"))
-        .unwrap()
-        .flat_map(|e| {
-            std::fs::read_to_string(e.unwrap().path())
+    let dead: Vec<Value> = files_under(&dir.path().join("dead-letters"))
+        .iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(f)
                 .unwrap()
                 .lines()
                 .map(|l| serde_json::from_str(l).unwrap())
