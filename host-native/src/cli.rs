@@ -28,6 +28,9 @@ enum Command {
     /// Follow a stream (X, Bluesky Jetstream, a replay file, or synthetic posts), keep matching
     /// posts, and deliver them to Kinesis Data Firehose, a local folder, or stdout.
     Produce(Box<sentimap::produce::ProduceArgs>),
+    /// Run the whole pipeline locally with no AWS account: posts -> a local Firehose-layout directory
+    /// -> the indexer's code path -> an embedded store -> the map dashboard on http://127.0.0.1:8080.
+    Demo(Box<crate::demo::DemoArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -101,6 +104,7 @@ pub(crate) fn run() -> anyhow::Result<ExitCode> {
             let report = score::score_stream(stdin, stdout, stderr, mode, &engine)?;
             Ok(exit_code(report))
         }
+        Command::Demo(args) => crate::demo::run(*args),
     }
 }
 

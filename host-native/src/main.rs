@@ -1,6 +1,8 @@
 //! `sentimap`: the producer and the command-line tools around the core.
 
 mod cli;
+mod dashboard;
+mod demo;
 mod engine;
 mod jsonl;
 mod score;

@@ -10,3 +10,5 @@ mod security;
 mod sentiment;
 mod testbed;
 mod vectors;
+mod dashboard;
+mod store;
