@@ -3,12 +3,12 @@
 // Test code may panic on unexpected values: that is how it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod dashboard;
 mod lambda;
 mod normalize;
 mod producer;
 mod security;
 mod sentiment;
+mod store;
 mod testbed;
 mod vectors;
-mod dashboard;
-mod store;
