@@ -444,7 +444,14 @@ Prefix = "twitter/raw-data/"
     )
     .expect("write config");
 
-    let exe = std::env::current_exe().expect("test binary");
+    // Other tests run nested cargo builds that may re-link this test binary while it runs, which
+    // unlinks its path; /proc/self/exe still names the running file on Linux.
+    let proc_exe = std::path::PathBuf::from("/proc/self/exe");
+    let exe = if proc_exe.exists() {
+        proc_exe
+    } else {
+        std::env::current_exe().expect("test binary")
+    };
     let mut child = std::process::Command::new(exe)
         .args([
             "producer::sigterm_mid_batch_loses_nothing",
