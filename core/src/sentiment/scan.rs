@@ -616,19 +616,16 @@ fn emoticon(b: &[u8]) -> Option<&'static Entry> {
 /// The entry of the base of a comparative or superlative the lexicon lacks (`coolest`, `funnier`).
 /// Only rated, non-function entries count, and `like` never (`likely` is not `like`).
 fn lemma(key: &[u8]) -> Option<&'static Entry> {
-    if !matches!(key.last(), Some(b't' | b'r' | b'y' | b'd' | b's')) {
-        return None;
-    }
-    const RULES: &[(&[u8], &[u8])] = &[
-        (b"iest", b"y"),
-        (b"ier", b"y"),
-        (b"ily", b"y"),
-        (b"ied", b"y"),
-        (b"ies", b"y"),
-        (b"est", b""),
-        (b"est", b"e"),
-    ];
-    for &(suffix, repl) in RULES {
+    // (suffix, replacement), by the suffix's last letter: only those can match.
+    let rules: &[(&[u8], &[u8])] = match key.last() {
+        Some(b't') => &[(b"iest", b"y"), (b"est", b""), (b"est", b"e")],
+        Some(b'r') => &[(b"ier", b"y")],
+        Some(b'y') => &[(b"ily", b"y")],
+        Some(b'd') => &[(b"ied", b"y")],
+        Some(b's') => &[(b"ies", b"y")],
+        _ => return None,
+    };
+    for &(suffix, repl) in rules {
         if key.len() < suffix.len() + 3 || !ends_with(key, suffix) {
             continue;
         }
