@@ -94,7 +94,7 @@ pub(crate) fn word(key: &[u8]) -> Option<&'static Entry> {
 }
 
 /// [`word`] for a key held zero-padded in a buffer (the scanner's form): no copying, no tail.
-#[inline]
+#[inline(always)]
 pub(crate) fn word_padded(buf: &[u8; MAX_KEY], len: usize) -> Option<&'static Entry> {
     if len == 0 || len > MAX_KEY {
         return None;

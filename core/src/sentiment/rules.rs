@@ -220,8 +220,12 @@ pub(crate) fn apply(
         weighed[i].valence = v;
     }
 
-    // Contrast: the part after the last `but` weighs more than the part before.
-    if use_lexicon {
+    // Contrast: the part after the last `but` weighs more than the part before. Most texts have
+    // neither a contrast nor a concession: one look at the class bits skips both passes.
+    let clause_words = toks
+        .iter()
+        .fold(0u8, |acc, t| acc | (t.flags & (CONTRAST | CONCEDE)));
+    if use_lexicon && clause_words != 0 {
         for c in
             (0..toks.len()).filter(|&c| toks[c].kind == Kind::Word && entry_has(&toks[c], CONTRAST))
         {

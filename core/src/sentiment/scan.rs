@@ -115,6 +115,10 @@ impl Scanner<'_, '_> {
             let start = i;
             let mut ascii = true;
             while i < len {
+                i = skip_plain8(b, i, len);
+                if i >= len {
+                    break;
+                }
                 let c = b[i];
                 if c < 0x80 {
                     if CLASS[usize::from(c)] & WS != 0 {
@@ -160,6 +164,7 @@ impl Scanner<'_, '_> {
     }
 
     /// A chunk without emoji: URL, mention, RT, emoticon, or words.
+    #[inline(always)]
     fn plain(&mut self, start: usize, end: usize) {
         let b = &self.text.as_bytes()[start..end];
         match b[0] {
@@ -194,6 +199,7 @@ impl Scanner<'_, '_> {
 
     /// Words of a plain chunk, split at punctuation; clause punctuation closes the clause, `.`,
     /// `!`, `?` the sentence. Counts `!` and `?`.
+    #[inline(always)]
     fn words(&mut self, start: usize, end: usize) {
         let b = self.text.as_bytes();
         let hashtag = b[start] == b'#';
@@ -261,6 +267,7 @@ impl Scanner<'_, '_> {
     /// Reads the word starting at `start` (a word character) in one pass, folding its key as it
     /// goes, looks it up and pushes it; returns where it ends. In a hashtag, a word also ends
     /// where case or digits change (`MerryChristmas2024`: `Merry`, `Christmas`, `2024`).
+    #[inline(always)]
     fn word(&mut self, start: usize, end: usize, hashtag: bool) -> usize {
         let b = &self.text.as_bytes()[..end];
         let mut key = [0u8; MAX_KEY];
@@ -272,6 +279,23 @@ impl Scanner<'_, '_> {
         let mut j = start;
         while j < b.len() {
             let c = b[j];
+            if j > start && c.is_ascii_lowercase() && (!hashtag || b[j - 1].is_ascii_alphabetic()) {
+                // The common case, a run of lower-case letters after a first character: no
+                // break (in a hashtag, not after a letter), no class to look up, the key byte as
+                // written.
+                while let Some(&c) = b.get(j).filter(|c| c.is_ascii_lowercase()) {
+                    if n < MAX_KEY {
+                        key[n] = c;
+                        n += 1;
+                    } else {
+                        fits = false;
+                    }
+                    j += 1;
+                }
+                seen |= ALNUM | LOWER;
+                seen_rest |= ALNUM | LOWER;
+                continue;
+            }
             if c < 0x80 {
                 let cl = CLASS[usize::from(c & 0x7F)];
                 if cl & ALNUM == 0 {
@@ -430,6 +454,27 @@ impl Scanner<'_, '_> {
     }
 }
 
+/// Skips from `i` over printable ASCII (`!`..`~`) eight bytes at a time; returns the first byte
+/// that may end a chunk (space, control or non-ASCII) or the last window's start. The bytes after
+/// it are left to the byte loop, so this only ever skips bytes that loop would skip too.
+#[inline]
+fn skip_plain8(b: &[u8], mut i: usize, len: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while i + 8 <= len {
+        let Some(w) = b.get(i..i + 8) else { break };
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        // Bytes below 0x21 (exact for the lowest one; a borrow only marks bytes above it), and
+        // bytes with the high bit set.
+        let special = (w.wrapping_sub(ONES * 0x21) & !w & HIGH) | (w & HIGH);
+        if special != 0 {
+            return i + (special.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
+}
+
 /// Byte classes for the ASCII fast path.
 const WS: u8 = 1;
 const ALNUM: u8 = 2;
@@ -571,19 +616,16 @@ fn emoticon(b: &[u8]) -> Option<&'static Entry> {
 /// The entry of the base of a comparative or superlative the lexicon lacks (`coolest`, `funnier`).
 /// Only rated, non-function entries count, and `like` never (`likely` is not `like`).
 fn lemma(key: &[u8]) -> Option<&'static Entry> {
-    if !matches!(key.last(), Some(b't' | b'r' | b'y' | b'd' | b's')) {
-        return None;
-    }
-    const RULES: &[(&[u8], &[u8])] = &[
-        (b"iest", b"y"),
-        (b"ier", b"y"),
-        (b"ily", b"y"),
-        (b"ied", b"y"),
-        (b"ies", b"y"),
-        (b"est", b""),
-        (b"est", b"e"),
-    ];
-    for &(suffix, repl) in RULES {
+    // (suffix, replacement), by the suffix's last letter: only those can match.
+    let rules: &[(&[u8], &[u8])] = match key.last() {
+        Some(b't') => &[(b"iest", b"y"), (b"est", b""), (b"est", b"e")],
+        Some(b'r') => &[(b"ier", b"y")],
+        Some(b'y') => &[(b"ily", b"y")],
+        Some(b'd') => &[(b"ied", b"y")],
+        Some(b's') => &[(b"ies", b"y")],
+        _ => return None,
+    };
+    for &(suffix, repl) in rules {
         if key.len() < suffix.len() + 3 || !ends_with(key, suffix) {
             continue;
         }
