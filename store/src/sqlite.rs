@@ -219,6 +219,17 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Rebuilds the rollup tables from the posts (they are kept up to date on every write; this is
+    /// for repair, and it runs by itself when a database from an older version is opened).
+    pub fn rebuild_rollups(&self) -> Result<(), Error> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| Error::Task("writer lock poisoned".into()))?;
+        conn.execute("DELETE FROM meta WHERE k = 'rollups'", [])?;
+        rebuild_rollups_if_stale(&mut conn)
+    }
+
     /// Writes documents synchronously (see [`Store::index`]).
     pub fn index_blocking(&self, docs: &[IndexDoc]) -> Result<IndexReport, Error> {
         let mut report = IndexReport::default();
@@ -674,7 +685,7 @@ impl Deltas {
             let mut del = tx.prepare_cached(&format!(
                 "DELETE FROM {table} WHERE {col} = ?1 AND label = ?2 AND n <= 0"
             ))?;
-            for ((b, label), (n, s)) in map.into_iter().filter(|(_, (n, _))| *n != 0) {
+            for ((b, label), (n, s)) in map.into_iter().filter(|(_, (n, s))| *n != 0 || *s != 0.0) {
                 up.execute(params![b, label, n, s])?;
                 if n < 0 {
                     del.execute(params![b, label])?;
@@ -702,7 +713,11 @@ impl Deltas {
             "DELETE FROM roll_geo WHERE z = ?1 AND h = ?2 AND x = ?3 AND y = ?4 AND label = ?5
              AND n <= 0",
         )?;
-        for ((z, h, x, y, label), (n, s)) in self.geo.into_iter().filter(|(_, (n, _))| *n != 0) {
+        for ((z, h, x, y, label), (n, s)) in self
+            .geo
+            .into_iter()
+            .filter(|(_, (n, s))| *n != 0 || *s != 0.0)
+        {
             up.execute(params![z, h, x, y, label, n, s])?;
             if n < 0 {
                 del.execute(params![z, h, x, y, label])?;
