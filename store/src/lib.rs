@@ -13,6 +13,7 @@
 pub mod geo;
 mod opensearch;
 pub mod query;
+pub mod rollup;
 mod sqlite;
 
 use std::future::Future;

@@ -1,6 +1,7 @@
 //! The embedded backend: one SQLite file in WAL mode, FTS5 for search, quantised points and
 //! zoom-29 tile coordinates stored per post so map cells are a `GROUP BY` with shifts.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -11,10 +12,11 @@ use sentimap_core::IndexDoc;
 
 use crate::geo::{encode_lat, encode_lon, Bbox, Tile, MAX_ZOOM};
 use crate::query::{
-    as_f32, auto_interval, created_ms, format_ms, round4, Filters, Geo, GeoQuery, LabelCounts,
-    MapPoint, PostItem, Posts, PostsQuery, RawCell, Summary, SummaryQuery, TagCount, Timeline,
-    TimelineQuery, KEYWORD_IGNORE_ABOVE,
+    as_f32, auto_interval, bucket_start, created_ms, format_ms, round4, Filters, Geo, GeoQuery,
+    LabelCounts, MapPoint, PostItem, Posts, PostsQuery, RawCell, Summary, SummaryQuery, TagCount,
+    Timeline, TimelineQuery, KEYWORD_IGNORE_ABOVE,
 };
+use crate::rollup::{interior, split, Piece, GEO_FINER, GEO_MAX_LEVEL, HOUR, MINUTE};
 use crate::{Error, IndexReport, Rejected, Store};
 
 /// Most idle reader connections kept open.
@@ -38,10 +40,14 @@ CREATE TABLE IF NOT EXISTS posts (
     ty       INTEGER,
     doc      TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS posts_time ON posts (t, label, c32);
-CREATE INDEX IF NOT EXISTS posts_order ON posts (t DESC, id DESC);
+DROP INDEX IF EXISTS posts_time;
+DROP INDEX IF EXISTS posts_order;
+DROP INDEX IF EXISTS posts_geo;
+CREATE INDEX IF NOT EXISTS posts_t ON posts (t, label, c32, qlat, qlon, tx, ty);
+CREATE INDEX IF NOT EXISTS posts_recent ON posts (t DESC, id DESC, label);
 CREATE INDEX IF NOT EXISTS posts_label ON posts (label, t, c32);
-CREATE INDEX IF NOT EXISTS posts_geo ON posts (qlat, qlon, label, c32, tx, ty) WHERE qlat IS NOT NULL;
+CREATE INDEX IF NOT EXISTS posts_lat ON posts (qlat, qlon, t, label, c32, tx, ty) WHERE qlat IS NOT NULL;
+CREATE INDEX IF NOT EXISTS posts_lon ON posts (qlon, qlat, t, label, c32, tx, ty) WHERE qlon IS NOT NULL;
 CREATE TABLE IF NOT EXISTS tags (
     tag TEXT NOT NULL,
     rid INTEGER NOT NULL,
@@ -51,7 +57,28 @@ CREATE INDEX IF NOT EXISTS tags_rid ON tags (rid);
 CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5 (
     text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
 );
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS roll_min (
+    m INTEGER NOT NULL, label INTEGER NOT NULL, n INTEGER NOT NULL, s REAL NOT NULL,
+    PRIMARY KEY (m, label)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS roll_hour (
+    h INTEGER NOT NULL, label INTEGER NOT NULL, n INTEGER NOT NULL, s REAL NOT NULL,
+    PRIMARY KEY (h, label)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS roll_tag (
+    h INTEGER NOT NULL, tag TEXT NOT NULL, label INTEGER NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (h, tag, label)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS roll_geo (
+    z INTEGER NOT NULL, h INTEGER NOT NULL, x INTEGER NOT NULL, y INTEGER NOT NULL,
+    label INTEGER NOT NULL, n INTEGER NOT NULL, s REAL NOT NULL,
+    PRIMARY KEY (z, h, x, y, label)
+) WITHOUT ROWID;
 ";
+
+/// Bumped when the rollup tables change meaning; a store with another version rebuilds them.
+const ROLLUP_VERSION: i64 = 1;
 
 /// Label codes in the `label` column.
 fn label_code(l: Label) -> i64 {
@@ -154,9 +181,10 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let writer = Connection::open(&path)?;
+        let mut writer = Connection::open(&path)?;
         configure(&writer)?;
         writer.execute_batch(SCHEMA)?;
+        rebuild_rollups_if_stale(&mut writer)?;
         Ok(SqliteStore {
             path,
             writer: Arc::new(Mutex::new(writer)),
@@ -191,6 +219,17 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Rebuilds the rollup tables from the posts (they are kept up to date on every write; this is
+    /// for repair, and it runs by itself when a database from an older version is opened).
+    pub fn rebuild_rollups(&self) -> Result<(), Error> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| Error::Task("writer lock poisoned".into()))?;
+        conn.execute("DELETE FROM meta WHERE k = 'rollups'", [])?;
+        rebuild_rollups_if_stale(&mut conn)
+    }
+
     /// Writes documents synchronously (see [`Store::index`]).
     pub fn index_blocking(&self, docs: &[IndexDoc]) -> Result<IndexReport, Error> {
         let mut report = IndexReport::default();
@@ -209,8 +248,12 @@ impl SqliteStore {
             .lock()
             .map_err(|_| Error::Task("writer lock poisoned".into()))?;
         let tx = conn.transaction()?;
+        let mut deltas = Deltas::default();
         {
-            let mut find = tx.prepare_cached("SELECT rid, doc FROM posts WHERE id = ?1")?;
+            let mut find = tx.prepare_cached(
+                "SELECT rid, doc, t, label, c32, tx, ty FROM posts WHERE id = ?1",
+            )?;
+            let mut old_tags = tx.prepare_cached("SELECT tag FROM tags WHERE rid = ?1")?;
             let mut del_post = tx.prepare_cached("DELETE FROM posts WHERE rid = ?1")?;
             let mut del_tags = tx.prepare_cached("DELETE FROM tags WHERE rid = ?1")?;
             let mut del_fts = tx.prepare_cached("DELETE FROM posts_fts WHERE rowid = ?1")?;
@@ -222,14 +265,29 @@ impl SqliteStore {
             let mut ins_fts =
                 tx.prepare_cached("INSERT INTO posts_fts (rowid, text) VALUES (?1, ?2)")?;
             for r in rows {
-                let old: Option<(i64, String)> = find
-                    .query_row([&r.id], |row| Ok((row.get(0)?, row.get(1)?)))
+                type Old = (i64, String, i64, i64, f64, Option<u32>, Option<u32>);
+                let old: Option<Old> = find
+                    .query_row([&r.id], |row| {
+                        Ok((
+                            row.get(0)?,
+                            row.get(1)?,
+                            row.get(2)?,
+                            row.get(3)?,
+                            row.get(4)?,
+                            row.get(5)?,
+                            row.get(6)?,
+                        ))
+                    })
                     .optional()?;
-                if let Some((rid, doc)) = old {
+                if let Some((rid, doc, t, label, c32, tx_, ty_)) = old {
                     if doc == r.doc {
                         report.indexed += 1;
                         continue;
                     }
+                    let tags = old_tags
+                        .query_map([rid], |row| row.get::<_, String>(0))?
+                        .collect::<Result<Vec<_>, _>>()?;
+                    deltas.add(-1, t, label, c32, tx_.zip(ty_), &tags);
                     del_post.execute([rid])?;
                     del_tags.execute([rid])?;
                     del_fts.execute([rid])?;
@@ -259,9 +317,18 @@ impl SqliteStore {
                     ins_tag.execute(params![tag, rid])?;
                 }
                 ins_fts.execute(params![rid, r.text])?;
+                deltas.add(
+                    1,
+                    r.t,
+                    r.label,
+                    as_f32(r.compound),
+                    r.point.map(|p| (p.4, p.5)),
+                    &r.tags,
+                );
                 report.indexed += 1;
             }
         }
+        deltas.apply(&tx)?;
         tx.commit()?;
         Ok(report)
     }
@@ -376,6 +443,9 @@ fn fts_query(words: &[String]) -> String {
 }
 
 fn summary_sync(conn: &Connection, q: &SummaryQuery) -> Result<Summary, Error> {
+    if q.filters.words.is_empty() {
+        return summary_fast(conn, q);
+    }
     let w = Where::new(&q.filters, None);
     let mut labels = LabelCounts::default();
     let mut sum = 0.0;
@@ -426,10 +496,20 @@ fn summary_sync(conn: &Connection, q: &SummaryQuery) -> Result<Summary, Error> {
 fn geo_sync(conn: &Connection, q: &GeoQuery) -> Result<Geo, Error> {
     let w = Where::new(&q.filters, Some(&q.bbox));
     let precision = q.precision();
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM posts p {}", w.sql))?
-        .query_row(rusqlite::params_from_iter(w.params.iter()), |r| r.get(0))?;
-    let total = total as u64;
+    let fast = if q.filters.words.is_empty() {
+        geo_cells_fast(conn, q)?
+    } else {
+        None
+    };
+    let total = match &fast {
+        Some((total, _)) => *total,
+        None => {
+            let total: i64 = conn
+                .prepare_cached(&format!("SELECT count(*) FROM posts p {}", w.sql))?
+                .query_row(rusqlite::params_from_iter(w.params.iter()), |r| r.get(0))?;
+            total as u64
+        }
+    };
     if total <= q.max_points as u64 {
         let sql = format!(
             "SELECT p.id, p.lat, p.lon, p.label, p.compound FROM posts p {} ORDER BY p.id LIMIT ?",
@@ -450,6 +530,9 @@ fn geo_sync(conn: &Connection, q: &GeoQuery) -> Result<Geo, Error> {
             });
         }
         return Ok(Geo::from_points(total, precision, points));
+    }
+    if let Some((_, cells)) = fast {
+        return Ok(Geo::from_cells(total, precision, cells));
     }
     let shift = MAX_ZOOM - precision;
     let sql = format!(
@@ -482,6 +565,9 @@ fn geo_sync(conn: &Connection, q: &GeoQuery) -> Result<Geo, Error> {
 }
 
 fn timeline_sync(conn: &Connection, q: &TimelineQuery) -> Result<Timeline, Error> {
+    if q.filters.words.is_empty() {
+        return timeline_fast(conn, q);
+    }
     let w = Where::new(&q.filters, None);
     let interval = match q.interval {
         Some(i) => i,
@@ -517,9 +603,14 @@ fn timeline_sync(conn: &Connection, q: &TimelineQuery) -> Result<Timeline, Error
 
 fn posts_sync(conn: &Connection, q: &PostsQuery) -> Result<Posts, Error> {
     let w = Where::new(&q.filters, None);
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM posts p {}", w.sql))?
-        .query_row(rusqlite::params_from_iter(w.params.iter()), |r| r.get(0))?;
+    let total = if q.filters.words.is_empty() {
+        label_totals(conn, &q.filters)?.0.total()
+    } else {
+        let n: i64 = conn
+            .prepare_cached(&format!("SELECT count(*) FROM posts p {}", w.sql))?
+            .query_row(rusqlite::params_from_iter(w.params.iter()), |r| r.get(0))?;
+        n as u64
+    };
     let sql = format!(
         "SELECT p.doc FROM posts p {} ORDER BY p.t DESC, p.id DESC LIMIT ?",
         w.sql
@@ -535,10 +626,482 @@ fn posts_sync(conn: &Connection, q: &PostsQuery) -> Result<Posts, Error> {
             .map_err(|e| Error::Shape(format!("stored document: {e}")))?;
         posts.push(PostItem::from(doc));
     }
-    Ok(Posts {
-        total: total as u64,
-        posts,
+    Ok(Posts { total, posts })
+}
+
+/// A geo rollup key: level, hour, tile column, tile row, label.
+type GeoKey = (u8, i64, u32, u32, i64);
+
+/// Rollup changes of one write transaction, summed per key before they touch the tables.
+#[derive(Default)]
+struct Deltas {
+    min: BTreeMap<(i64, i64), (i64, f64)>,
+    hour: BTreeMap<(i64, i64), (i64, f64)>,
+    tag: BTreeMap<(i64, String, i64), i64>,
+    geo: BTreeMap<GeoKey, (i64, f64)>,
+}
+
+impl Deltas {
+    /// Adds (`sign` 1) or removes (`sign` -1) one post's contribution.
+    fn add(
+        &mut self,
+        sign: i64,
+        t: i64,
+        label: i64,
+        c32: f64,
+        tile29: Option<(u32, u32)>,
+        tags: &[String],
+    ) {
+        let s = c32 * sign as f64;
+        let (m, h) = (bucket_start(t, MINUTE), bucket_start(t, HOUR));
+        for (map, key) in [(&mut self.min, (m, label)), (&mut self.hour, (h, label))] {
+            let e = map.entry(key).or_default();
+            e.0 += sign;
+            e.1 += s;
+        }
+        for tag in tags {
+            *self.tag.entry((h, tag.clone(), label)).or_default() += sign;
+        }
+        if let Some((x, y)) = tile29 {
+            for z in 0..=GEO_MAX_LEVEL {
+                let shift = MAX_ZOOM - z;
+                let e = self
+                    .geo
+                    .entry((z, h, x >> shift, y >> shift, label))
+                    .or_default();
+                e.0 += sign;
+                e.1 += s;
+            }
+        }
+    }
+
+    /// Writes the changes; rows whose count falls to zero are deleted.
+    fn apply(self, tx: &Connection) -> Result<(), Error> {
+        for (table, col, map) in [("roll_min", "m", self.min), ("roll_hour", "h", self.hour)] {
+            let mut up = tx.prepare_cached(&format!(
+                "INSERT INTO {table} ({col}, label, n, s) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT ({col}, label) DO UPDATE SET n = n + excluded.n, s = s + excluded.s"
+            ))?;
+            let mut del = tx.prepare_cached(&format!(
+                "DELETE FROM {table} WHERE {col} = ?1 AND label = ?2 AND n <= 0"
+            ))?;
+            for ((b, label), (n, s)) in map.into_iter().filter(|(_, (n, s))| *n != 0 || *s != 0.0) {
+                up.execute(params![b, label, n, s])?;
+                if n < 0 {
+                    del.execute(params![b, label])?;
+                }
+            }
+        }
+        let mut up = tx.prepare_cached(
+            "INSERT INTO roll_tag (h, tag, label, n) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (h, tag, label) DO UPDATE SET n = n + excluded.n",
+        )?;
+        let mut del = tx.prepare_cached(
+            "DELETE FROM roll_tag WHERE h = ?1 AND tag = ?2 AND label = ?3 AND n <= 0",
+        )?;
+        for ((h, tag, label), n) in self.tag.into_iter().filter(|(_, n)| *n != 0) {
+            up.execute(params![h, tag, label, n])?;
+            if n < 0 {
+                del.execute(params![h, tag, label])?;
+            }
+        }
+        let mut up = tx.prepare_cached(
+            "INSERT INTO roll_geo (z, h, x, y, label, n, s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (z, h, x, y, label) DO UPDATE SET n = n + excluded.n, s = s + excluded.s",
+        )?;
+        let mut del = tx.prepare_cached(
+            "DELETE FROM roll_geo WHERE z = ?1 AND h = ?2 AND x = ?3 AND y = ?4 AND label = ?5
+             AND n <= 0",
+        )?;
+        for ((z, h, x, y, label), (n, s)) in self
+            .geo
+            .into_iter()
+            .filter(|(_, (n, s))| *n != 0 || *s != 0.0)
+        {
+            up.execute(params![z, h, x, y, label, n, s])?;
+            if n < 0 {
+                del.execute(params![z, h, x, y, label])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Rebuilds the rollup tables from the posts when they were made by another version (or by a
+/// store that had none): a database written before rollups existed keeps working.
+fn rebuild_rollups_if_stale(conn: &mut Connection) -> Result<(), Error> {
+    let v: Option<i64> = conn
+        .query_row("SELECT v FROM meta WHERE k = 'rollups'", [], |r| r.get(0))
+        .optional()?;
+    if v == Some(ROLLUP_VERSION) {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    let bucket = |step: i64| format!("(t - (((t % {step}) + {step}) % {step}))");
+    tx.execute_batch(&format!(
+        "DELETE FROM roll_min; DELETE FROM roll_hour; DELETE FROM roll_tag; DELETE FROM roll_geo;
+         INSERT INTO roll_min (m, label, n, s)
+             SELECT {m} AS b, label, count(*), total(c32) FROM posts GROUP BY b, label;
+         INSERT INTO roll_hour (h, label, n, s)
+             SELECT {h} AS b, label, count(*), total(c32) FROM posts GROUP BY b, label;
+         INSERT INTO roll_tag (h, tag, label, n)
+             SELECT {ph} AS b, g.tag, p.label, count(*) FROM tags g JOIN posts p ON p.rid = g.rid
+             GROUP BY b, g.tag, p.label;",
+        m = bucket(MINUTE),
+        h = bucket(HOUR),
+        ph = bucket(HOUR).replace('t', "p.t"),
+    ))?;
+    for z in 0..=GEO_MAX_LEVEL {
+        let shift = MAX_ZOOM - z;
+        tx.execute(
+            &format!(
+                "INSERT INTO roll_geo (z, h, x, y, label, n, s)
+                 SELECT ?1, {h} AS b, tx >> {shift} AS gx, ty >> {shift} AS gy, label, count(*),
+                        total(c32)
+                 FROM posts WHERE tx IS NOT NULL GROUP BY b, gx, gy, label",
+                h = bucket(HOUR)
+            ),
+            [z],
+        )?;
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (k, v) VALUES ('rollups', ?1)",
+        [ROLLUP_VERSION],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// ` AND col IN (?, ..)` for a label filter, and its parameters.
+fn label_cond(col: &str, labels: &[Label]) -> (String, Vec<Value>) {
+    if labels.is_empty() {
+        return (String::new(), Vec::new());
+    }
+    let marks = vec!["?"; labels.len()].join(",");
+    (
+        format!(" AND {col} IN ({marks})"),
+        labels
+            .iter()
+            .map(|l| Value::Integer(label_code(*l)))
+            .collect(),
+    )
+}
+
+fn run_params(lo: i64, hi: i64, rest: &[Value]) -> Vec<Value> {
+    let mut p = vec![Value::Integer(lo), Value::Integer(hi)];
+    p.extend(rest.iter().cloned());
+    p
+}
+
+/// Counts and compound sums per label from the rollups (no keyword filter).
+fn label_totals(conn: &Connection, f: &Filters) -> Result<(LabelCounts, f64), Error> {
+    let (lsql, lparams) = label_cond("label", &f.labels);
+    let mut labels = LabelCounts::default();
+    let mut sum = 0.0;
+    for piece in split(f.from_ms, f.to_ms, true) {
+        let (sql, lo, hi) = match piece {
+            Piece::Hours(lo, hi) => (
+                format!("SELECT label, sum(n), total(s) FROM roll_hour WHERE h >= ? AND h < ?{lsql} GROUP BY label"),
+                lo,
+                hi,
+            ),
+            Piece::Minutes(lo, hi) => (
+                format!("SELECT label, sum(n), total(s) FROM roll_min WHERE m >= ? AND m < ?{lsql} GROUP BY label"),
+                lo,
+                hi,
+            ),
+            Piece::Raw(lo, hi) => (
+                format!("SELECT label, count(*), total(c32) FROM posts INDEXED BY posts_t WHERE t >= ? AND t < ?{lsql} GROUP BY label"),
+                lo,
+                hi,
+            ),
+        };
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(run_params(lo, hi, &lparams)))?;
+        while let Some(r) = rows.next()? {
+            labels.add(code_label(r.get(0)?)?, r.get::<_, i64>(1)?.max(0) as u64);
+            sum += r.get::<_, f64>(2)?;
+        }
+    }
+    Ok((labels, sum))
+}
+
+/// The oldest and newest matching post times (no keyword filter): index seeks only.
+fn extent(conn: &Connection, f: &Filters) -> Result<(Option<i64>, Option<i64>), Error> {
+    let lo = f.from_ms.unwrap_or(i64::MIN);
+    let hi = f.to_ms.unwrap_or(i64::MAX);
+    let mut first: Option<i64> = None;
+    let mut last: Option<i64> = None;
+    let mut one = |label: Option<i64>| -> Result<(), Error> {
+        for agg in ["min", "max"] {
+            let v: Option<i64> = match label {
+                None => conn
+                    .prepare_cached(&format!(
+                        "SELECT {agg}(t) FROM posts WHERE t >= ?1 AND t < ?2"
+                    ))?
+                    .query_row(params![lo, hi], |r| r.get(0))?,
+                Some(l) => conn
+                    .prepare_cached(&format!(
+                        "SELECT {agg}(t) FROM posts WHERE label = ?3 AND t >= ?1 AND t < ?2"
+                    ))?
+                    .query_row(params![lo, hi, l], |r| r.get(0))?,
+            };
+            if let Some(v) = v {
+                if agg == "min" {
+                    first = Some(first.map_or(v, |x| x.min(v)));
+                } else {
+                    last = Some(last.map_or(v, |x| x.max(v)));
+                }
+            }
+        }
+        Ok(())
+    };
+    if f.labels.is_empty() {
+        one(None)?;
+    } else {
+        for l in &f.labels {
+            one(Some(label_code(*l)))?;
+        }
+    }
+    Ok((first, last))
+}
+
+fn summary_fast(conn: &Connection, q: &SummaryQuery) -> Result<Summary, Error> {
+    let f = &q.filters;
+    let (labels, sum) = label_totals(conn, f)?;
+    let total = labels.total();
+    let (first, last) = if total > 0 {
+        extent(conn, f)?
+    } else {
+        (None, None)
+    };
+    let mut tags: BTreeMap<String, i64> = BTreeMap::new();
+    if q.top > 0 && total > 0 {
+        let (lsql, lparams) = label_cond("label", &f.labels);
+        let (plsql, _) = label_cond("p.label", &f.labels);
+        for piece in split(f.from_ms, f.to_ms, false) {
+            let (sql, lo, hi) = match piece {
+                Piece::Hours(lo, hi) => (
+                    format!("SELECT tag, sum(n) FROM roll_tag WHERE h >= ? AND h < ?{lsql} GROUP BY tag"),
+                    lo,
+                    hi,
+                ),
+                Piece::Minutes(lo, hi) | Piece::Raw(lo, hi) => (
+                    format!("SELECT g.tag, count(*) FROM posts p INDEXED BY posts_t JOIN tags g ON g.rid = p.rid WHERE p.t >= ? AND p.t < ?{plsql} GROUP BY g.tag"),
+                    lo,
+                    hi,
+                ),
+            };
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(run_params(lo, hi, &lparams)))?;
+            while let Some(r) = rows.next()? {
+                *tags.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)?;
+            }
+        }
+    }
+    let mut top: Vec<TagCount> = tags
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(tag, n)| TagCount {
+            tag,
+            count: n as u64,
+        })
+        .collect();
+    top.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.tag.cmp(&b.tag)));
+    top.truncate(q.top);
+    Ok(Summary {
+        total,
+        labels,
+        compound_mean: (total > 0).then(|| round4(sum / total as f64)),
+        first_at: first.map(format_ms),
+        last_at: last.map(format_ms),
+        top_hashtags: top,
     })
+}
+
+fn timeline_fast(conn: &Connection, q: &TimelineQuery) -> Result<Timeline, Error> {
+    let f = &q.filters;
+    let interval = match q.interval {
+        Some(i) => i,
+        None => {
+            let (lo, hi) = extent(conn, f)?;
+            auto_interval(f.from_ms.or(lo).unwrap_or(0), f.to_ms.or(hi).unwrap_or(0))
+        }
+    };
+    let iv = interval.1;
+    let (lsql, lparams) = label_cond("label", &f.labels);
+    let mut counts = Vec::new();
+    for piece in split(f.from_ms, f.to_ms, true) {
+        let (sql, lo, hi) = match piece {
+            Piece::Hours(lo, hi) if iv >= HOUR => (
+                format!("SELECT h, label, n FROM roll_hour WHERE h >= ? AND h < ?{lsql}"),
+                lo,
+                hi,
+            ),
+            Piece::Hours(lo, hi) | Piece::Minutes(lo, hi) => (
+                format!("SELECT m, label, n FROM roll_min WHERE m >= ? AND m < ?{lsql}"),
+                lo,
+                hi,
+            ),
+            Piece::Raw(lo, hi) => (
+                format!(
+                    "SELECT t, label, 1 FROM posts INDEXED BY posts_t WHERE t >= ? AND t < ?{lsql}"
+                ),
+                lo,
+                hi,
+            ),
+        };
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(run_params(lo, hi, &lparams)))?;
+        while let Some(r) = rows.next()? {
+            let n: i64 = r.get(2)?;
+            if n > 0 {
+                counts.push((
+                    bucket_start(r.get(0)?, iv),
+                    code_label(r.get(1)?)?,
+                    n as u64,
+                ));
+            }
+        }
+    }
+    Ok(Timeline::from_counts(interval, counts))
+}
+
+/// Map cells from the geo rollup: the tiles wholly inside the box come from the rollup, the posts
+/// in the thin frame around them (and in partial hours at the range's edges) from the indexes.
+/// `None` when the rollup cannot answer (the box crosses the antimeridian, or the precision is
+/// finer than the rollup's deepest level).
+fn geo_cells_fast(conn: &Connection, q: &GeoQuery) -> Result<Option<(u64, Vec<RawCell>)>, Error> {
+    let p = q.precision();
+    let e = q.bbox.encoded();
+    if e.crosses || p > GEO_MAX_LEVEL {
+        return Ok(None);
+    }
+    let b = &q.bbox;
+    let whole = b.west <= -180.0 && b.east >= 180.0 && b.south <= -90.0 && b.north >= 90.0;
+    let z = if whole {
+        p
+    } else {
+        (p + GEO_FINER).min(GEO_MAX_LEVEL)
+    };
+    let inner = interior(b, z);
+    let f = &q.filters;
+    let (lsql, lparams) = label_cond("label", &f.labels);
+    let mut cells: BTreeMap<(u32, u32), (LabelCounts, f64)> = BTreeMap::new();
+    let mut add = |x: u32, y: u32, label: Label, n: u64, s: f64| {
+        let c = cells.entry((x, y)).or_default();
+        c.0.add(label, n);
+        c.1 += s;
+    };
+    let to_p = MAX_ZOOM - p;
+    // Reads posts (tx, ty, label, c32) and adds those outside the interior tiles.
+    let raw = |sql: String,
+               params: Vec<Value>,
+               add: &mut dyn FnMut(u32, u32, Label, u64, f64)|
+     -> Result<(), Error> {
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        while let Some(r) = rows.next()? {
+            let (tx_, ty_): (u32, u32) = (r.get(0)?, r.get(1)?);
+            if let Some(i) = &inner {
+                let shift = MAX_ZOOM - i.zoom;
+                if i.holds(tx_ >> shift, ty_ >> shift) {
+                    continue;
+                }
+            }
+            add(
+                tx_ >> to_p,
+                ty_ >> to_p,
+                code_label(r.get(2)?)?,
+                1,
+                r.get(3)?,
+            );
+        }
+        Ok(())
+    };
+    for piece in split(f.from_ms, f.to_ms, false) {
+        match piece {
+            Piece::Hours(lo, hi) => {
+                let strips: Vec<(&str, i64, i64, i64, i64)> = match &inner {
+                    Some(i) => {
+                        let mut stmt = conn.prepare_cached(&format!(
+                            "SELECT x, y, label, n, s FROM roll_geo WHERE z = ? AND h >= ? AND h < ?
+                             AND x BETWEEN ? AND ? AND y BETWEEN ? AND ?{lsql}"
+                        ))?;
+                        let mut ps = vec![Value::Integer(i64::from(z))];
+                        ps.extend(run_params(lo, hi, &[]));
+                        ps.extend([i.x0, i.x1, i.y0, i.y1].map(|v| Value::Integer(i64::from(v))));
+                        ps.extend(lparams.iter().cloned());
+                        let mut rows = stmt.query(rusqlite::params_from_iter(ps))?;
+                        let up = i.zoom - p;
+                        while let Some(r) = rows.next()? {
+                            let (x, y): (u32, u32) = (r.get(0)?, r.get(1)?);
+                            let n: i64 = r.get(3)?;
+                            add(
+                                x >> up,
+                                y >> up,
+                                code_label(r.get(2)?)?,
+                                n.max(0) as u64,
+                                r.get(4)?,
+                            );
+                        }
+                        vec![
+                            ("posts_lat", e.min_lat, i.lat_lo - 1, e.min_lon, e.max_lon),
+                            ("posts_lat", i.lat_hi + 1, e.max_lat, e.min_lon, e.max_lon),
+                            ("posts_lon", i.lat_lo, i.lat_hi, e.min_lon, i.lon_lo - 1),
+                            ("posts_lon", i.lat_lo, i.lat_hi, i.lon_hi + 1, e.max_lon),
+                        ]
+                    }
+                    None => vec![("posts_lat", e.min_lat, e.max_lat, e.min_lon, e.max_lon)],
+                };
+                for (index, la, lb, oa, ob) in strips {
+                    if la > lb || oa > ob {
+                        continue;
+                    }
+                    let sql = format!(
+                        "SELECT tx, ty, label, c32 FROM posts INDEXED BY {index}
+                         WHERE qlat BETWEEN ? AND ? AND qlon BETWEEN ? AND ? AND t >= ? AND t < ?{lsql}"
+                    );
+                    let mut ps: Vec<Value> = [la, lb, oa, ob].map(Value::Integer).to_vec();
+                    ps.extend(run_params(lo, hi, &lparams));
+                    raw(sql, ps, &mut add)?;
+                }
+            }
+            Piece::Minutes(lo, hi) | Piece::Raw(lo, hi) => {
+                // Partial hours: every post in the box counts (the interior test does not apply).
+                let sql = format!(
+                    "SELECT tx, ty, label, c32 FROM posts INDEXED BY posts_t
+                     WHERE t >= ? AND t < ? AND qlat BETWEEN ? AND ? AND qlon BETWEEN ? AND ?{lsql}"
+                );
+                let mut ps = run_params(lo, hi, &[]);
+                ps.extend([e.min_lat, e.max_lat, e.min_lon, e.max_lon].map(Value::Integer));
+                ps.extend(lparams.iter().cloned());
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(ps))?;
+                while let Some(r) = rows.next()? {
+                    let (tx_, ty_): (u32, u32) = (r.get(0)?, r.get(1)?);
+                    add(
+                        tx_ >> to_p,
+                        ty_ >> to_p,
+                        code_label(r.get(2)?)?,
+                        1,
+                        r.get(3)?,
+                    );
+                }
+            }
+        }
+    }
+    let total = cells.values().map(|c| c.0.total()).sum();
+    let raw_cells = cells
+        .into_iter()
+        .filter(|(_, (l, _))| l.total() > 0)
+        .map(|((x, y), (labels, sum))| RawCell {
+            tile: Tile { zoom: p, x, y },
+            compound_mean: sum / labels.total().max(1) as f64,
+            labels,
+        })
+        .collect();
+    Ok(Some((total, raw_cells)))
 }
 
 impl Store for SqliteStore {

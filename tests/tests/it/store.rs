@@ -149,6 +149,12 @@ async fn battery<S: Store>(s: &S) -> Vec<(String, Value)> {
             ("from", "1735100000000"),
         ],
         &[("top", "3")],
+        // Ranges that start and end inside an hour and a minute: rollups plus raw edges.
+        &[
+            ("from", "1735100000000"),
+            ("to", "1735150012345"),
+            ("label", "positive,neutral"),
+        ],
     ];
     let geo: &[&[(&str, &str)]] = &[
         &[("zoom", "1")],
@@ -174,6 +180,19 @@ async fn battery<S: Store>(s: &S) -> Vec<(String, Value)> {
             ("q", "christmas"),
             ("from", "2024-12-25T12:00:00Z"),
         ],
+        &[
+            ("bbox", "-12,35,20,60"),
+            ("zoom", "2"),
+            ("max_points", "3"),
+            ("from", "1735100000000"),
+            ("to", "1735150012345"),
+        ],
+        &[
+            ("bbox", "-100,-40,160,70"),
+            ("zoom", "3"),
+            ("max_points", "0"),
+            ("label", "negative,positive"),
+        ],
     ];
     let timeline: &[&[(&str, &str)]] = &[
         &[],
@@ -184,6 +203,16 @@ async fn battery<S: Store>(s: &S) -> Vec<(String, Value)> {
             ("q", "xmas"),
             ("from", "2024-12-25T10:00:00Z"),
             ("to", "2024-12-25T20:00:00Z"),
+        ],
+        &[
+            ("from", "1735100000000"),
+            ("to", "1735150012345"),
+            ("interval", "1h"),
+        ],
+        &[
+            ("from", "1735100000000"),
+            ("to", "1735150012345"),
+            ("label", "negative"),
         ],
     ];
     let posts: &[&[(&str, &str)]] = &[
@@ -552,4 +581,53 @@ async fn sqlite_upsert_replaces_and_bad_documents_are_rejected_alone() {
     drop(s);
     let s = SqliteStore::open(dir.path().join("s.sqlite")).unwrap();
     assert_eq!(s.count().unwrap(), 50);
+}
+
+/// Issue 7: the SQLite rollups follow upserts. A store that received every document twice and then
+/// changed versions of some (new time, label, place and hashtags) answers exactly like a store
+/// that only ever held the final versions, and like the same file with its rollups rebuilt.
+#[tokio::test]
+async fn issue7_sqlite_rollups_follow_upserts() {
+    let first = fixture_docs(23, 600);
+    let mut last = first.clone();
+    for (i, d) in last.iter_mut().enumerate().take(150) {
+        let t = sentimap_store::query::created_ms(&d.created_at).unwrap();
+        d.created_at = sentimap_store::query::format_ms(t + 5_400_000 + i as i64 * 7_001);
+        d.sentiment.compound = -d.sentiment.compound;
+        d.sentiment.label = match d.sentiment.label {
+            Label::Positive => Label::Negative,
+            Label::Negative => Label::Neutral,
+            Label::Neutral => Label::Positive,
+        };
+        if let Some(p) = d.location.point.as_mut() {
+            p.lat = (p.lat + 7.5).min(80.0);
+            p.lon = (p.lon - 31.0).max(-179.0);
+        }
+        d.hashtags_folded = vec![format!("moved{}", i % 4)];
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let churned = SqliteStore::open(dir.path().join("churned.sqlite")).unwrap();
+    for chunk in first.chunks(250) {
+        churned.index(chunk).await.unwrap();
+    }
+    churned.index(&first).await.unwrap();
+    for chunk in last.chunks(70) {
+        churned.index(chunk).await.unwrap();
+    }
+    let fresh = SqliteStore::open(dir.path().join("fresh.sqlite")).unwrap();
+    fresh.index(&last).await.unwrap();
+    assert_eq!(churned.count().unwrap(), fresh.count().unwrap());
+    let (a, b) = (battery(&churned).await, battery(&fresh).await);
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        if let Err(e) = same(name, x, y) {
+            panic!("churned vs fresh store: {e}");
+        }
+    }
+    churned.rebuild_rollups().unwrap();
+    let c = battery(&churned).await;
+    for ((name, x), (_, y)) in c.iter().zip(&b) {
+        if let Err(e) = same(name, x, y) {
+            panic!("rebuilt vs fresh store: {e}");
+        }
+    }
 }
