@@ -546,8 +546,7 @@ async fn put_posts(
         .expect("put object");
     let ids = body
         .lines()
-        .map(|l| ids_of(&[l.as_bytes().to_vec()]))
-        .flatten()
+        .flat_map(|l| ids_of(&[l.as_bytes().to_vec()]))
         .collect();
     (key, ids)
 }
@@ -744,7 +743,7 @@ async fn malformed_row() -> Row {
     let index = testbed::unique_name("sentimap-faults-bad");
     let app = lambda::app(&aws, &index, &[]);
     let answer = app
-        .handle(lambda::s3_event(&bucket, &[key.clone()]))
+        .handle(lambda::s3_event(&bucket, std::slice::from_ref(&key)))
         .await
         .unwrap_or_else(|e| panic!("handler: {e:?}"));
     assert_eq!(
