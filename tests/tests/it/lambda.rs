@@ -44,7 +44,7 @@ async fn new_bucket(s3: &aws_sdk_s3::Client, tag: &str) -> String {
 }
 
 /// The handler as Lambda would build it, with the test's settings over the defaults.
-fn app(sdk: &SdkConfig, index: &str, extra: &[(&str, &str)]) -> App {
+pub(crate) fn app(sdk: &SdkConfig, index: &str, extra: &[(&str, &str)]) -> App {
     let mut vars = vec![
         ("SENTIMAP_INDEX_URL".to_string(), env("OPENSEARCH_URL")),
         ("SENTIMAP_INDEX".to_string(), index.to_string()),
@@ -75,7 +75,7 @@ fn encode_key(key: &str) -> String {
 }
 
 /// The S3 fixture event naming `keys` (one record each).
-fn s3_event(bucket: &str, keys: &[String]) -> Value {
+pub(crate) fn s3_event(bucket: &str, keys: &[String]) -> Value {
     let template: Value = serde_json::from_str(S3_EVENT).unwrap();
     let record = template["Records"][0].to_string();
     let records: Vec<Value> = keys
@@ -92,7 +92,7 @@ fn s3_event(bucket: &str, keys: &[String]) -> Value {
     json!({ "Records": records })
 }
 
-fn post(id: u64, lat: f64, lon: f64) -> String {
+pub(crate) fn post(id: u64, lat: f64, lon: f64) -> String {
     json!({
         "created_at": "Wed Dec 25 10:00:00 +0000 2024",
         "id_str": id.to_string(),
@@ -105,7 +105,7 @@ fn post(id: u64, lat: f64, lon: f64) -> String {
     .to_string()
 }
 
-fn point(i: u64) -> (f64, f64) {
+pub(crate) fn point(i: u64) -> (f64, f64) {
     (-45.0 + i as f64 * 0.75, -120.0 + i as f64 * 1.5)
 }
 
@@ -145,7 +145,7 @@ impl OpenSearch {
     }
 }
 
-fn total(answer: &Value, field: &str) -> u64 {
+pub(crate) fn total(answer: &Value, field: &str) -> u64 {
     answer["objects"]
         .as_array()
         .unwrap()
@@ -567,7 +567,7 @@ fn lambda_diag(e: sentimap_lambda::Error) -> String {
 
 /// What the fault plan does with one `_bulk` request.
 #[derive(Debug, Clone, Copy)]
-enum Fault {
+pub(crate) enum Fault {
     /// Pass it to OpenSearch unchanged.
     Forward,
     /// Answer with this status without forwarding.
@@ -579,7 +579,7 @@ enum Fault {
 
 /// The test bed's fault-injecting proxy in front of OpenSearch, following `plan` for the `_bulk`
 /// requests (in order; then everything passes) and passing every other request.
-async fn fault_proxy(plan: Vec<Fault>) -> Proxy {
+pub(crate) async fn fault_proxy(plan: Vec<Fault>) -> Proxy {
     let bulks = AtomicUsize::new(0);
     Proxy::start(&testbed::opensearch_url(), move |req| {
         if !req.path.starts_with("/_bulk") {

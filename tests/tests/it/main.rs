@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod dashboard;
+mod e2e;
+mod faults;
 mod lambda;
 mod normalize;
 mod producer;

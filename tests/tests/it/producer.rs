@@ -4,7 +4,7 @@
 #[path = "producer_jetstream.rs"]
 mod jetstream;
 #[path = "producer_x.rs"]
-mod x;
+pub(crate) mod x;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -18,7 +18,7 @@ use super::{base_config, local_lines, multiset, scratch};
 /// What the fake server saw: (method, path, body, when).
 type Seen = Arc<Mutex<Vec<(String, String, String, Instant)>>>;
 
-async fn read_request(
+pub(crate) async fn read_request(
     sock: &mut TcpStream,
 ) -> Option<(String, String, Vec<(String, String)>, String)> {
     let mut buf = Vec::new();
@@ -63,7 +63,7 @@ async fn read_request(
     ))
 }
 
-async fn respond(sock: &mut TcpStream, status: &str, body: &str) {
+pub(crate) async fn respond(sock: &mut TcpStream, status: &str, body: &str) {
     let msg = format!(
         "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -72,7 +72,7 @@ async fn respond(sock: &mut TcpStream, status: &str, body: &str) {
     let _ = sock.shutdown().await;
 }
 
-async fn chunk(sock: &mut TcpStream, data: &str) {
+pub(crate) async fn chunk(sock: &mut TcpStream, data: &str) {
     let _ = sock
         .write_all(format!("{:x}\r\n{data}\r\n", data.len()).as_bytes())
         .await;
