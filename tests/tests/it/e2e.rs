@@ -645,7 +645,7 @@ async fn ten_thousand_posts_through_firehose_s3_sqs_lambda_opensearch_and_dashbo
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let dir = scratch("e2e");
     let (bucket, queue, arn) = notifying_bucket(&s3, &sqs, "e2e").await;
-    let index = testbed::unique_name("sentimap-e2e");
+    let index = testbed::unique_name("e2e-posts");
     let stream = testbed::unique_name("e2e");
     let keywords = ["christmas", "coffee", "snow"];
     let filter = FilterConfig {
