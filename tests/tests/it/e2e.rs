@@ -661,23 +661,27 @@ async fn ten_thousand_posts_through_firehose_s3_sqs_lambda_opensearch_and_dashbo
     let generated: Vec<Vec<u8>> = Generator::new(91, 0.75, START_UNIX * 1000)
         .take(5_000)
         .collect();
-    let config = dir.join("generate.toml");
+    // One `sentimap produce` run into the stream: its config file, source and dead-letter file.
+    let produce_from = |name: &str, source: &str, dead: &str| {
+        let config = dir.join(name);
+        std::fs::write(
+            &config,
+            producer_toml(
+                &testbed::aws_endpoint_url(),
+                &stream,
+                &bucket,
+                &dir.join(dead),
+                source,
+                &keywords,
+            ),
+        )
+        .expect("config");
+        produce(&config)
+    };
     let source = format!(
         "source = \"generate\"\n[generate]\nseed = 91\ncount = 5000\nlocated_share = 0.75\nstart_unix = {START_UNIX}"
     );
-    std::fs::write(
-        &config,
-        producer_toml(
-            &testbed::aws_endpoint_url(),
-            &stream,
-            &bucket,
-            &dir.join("dead-gen.jsonl"),
-            &source,
-            &keywords,
-        ),
-    )
-    .expect("config");
-    let gen_summary = produce(&config);
+    let gen_summary = produce_from("generate.toml", &source, "dead-gen.jsonl");
 
     // 2. A replay of 5,000 records: other generated posts with every malformed kind spread among
     // them, and one valid post exactly at the core's limit (too large for a Firehose record).
@@ -701,24 +705,11 @@ async fn ten_thousand_posts_through_firehose_s3_sqs_lambda_opensearch_and_dashbo
     assert_eq!(generated.len() + replay.len(), 10_000);
     let input = dir.join("replay.jsonl");
     write_lines(&input, &replay);
-    let config = dir.join("replay.toml");
     let source = format!(
         "source = \"replay\"\n[replay]\ninput = \"{}\"",
         input.display()
     );
-    std::fs::write(
-        &config,
-        producer_toml(
-            &testbed::aws_endpoint_url(),
-            &stream,
-            &bucket,
-            &dir.join("dead-replay.jsonl"),
-            &source,
-            &keywords,
-        ),
-    )
-    .expect("config");
-    let replay_summary = produce(&config);
+    let replay_summary = produce_from("replay.toml", &source, "dead-replay.jsonl");
 
     // 3. An object another writer put under the delivery prefix, with bad records the Lambda must
     // dead-letter itself: a few good posts, then every malformed kind.
