@@ -4,7 +4,6 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sentimap_store::{GeoQuery, PostsQuery, SqliteStore, Store, SummaryQuery, TimelineQuery};
@@ -12,37 +11,17 @@ use serde_json::Value;
 
 use crate::store::{fixture_docs, params, raw_posts};
 
-/// Builds the `sentimap` binary once (cargo does not build another package's binaries for tests).
-fn sentimap_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let root = sentimap_tests::repo_root();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            // The same selection as `cargo test --workspace`, so no dependency is rebuilt with other
-            // features: only the `sentimap` binary is linked.
-            .args(["build", "--workspace", "--bins", "--tests", "--quiet"])
-            .current_dir(&root)
-            .status()
-            .expect("running cargo build -p sentimap");
-        assert!(status.success(), "cargo build -p sentimap failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target"));
-        target.join("debug").join("sentimap")
-    })
-}
-
-/// A running `sentimap demo`, stopped with SIGINT on drop.
-struct Demo {
+/// A running `sentimap demo`, stopped with SIGINT on drop. Its stdout is read on a thread to the
+/// end: closing the pipe early would make the demo's next line fail and stop it.
+pub(crate) struct Demo {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     stdout: std::sync::mpsc::Receiver<String>,
 }
 
 impl Demo {
-    fn start(data_dir: &Path, extra: &[&str]) -> Demo {
-        let mut child = Command::new(sentimap_bin())
+    pub(crate) fn start(data_dir: &Path, extra: &[&str]) -> Demo {
+        let mut child = Command::new(crate::e2e::bin("sentimap"))
             .args(["demo", "--data-dir"])
             .arg(data_dir)
             .args(["--port", "0", "--poll-ms", "100"])

@@ -12,7 +12,6 @@
 //! `eval "$(scripts/testbed start)"`, and install cargo-lambda with `scripts/install.d/50-lambda.sh`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -576,56 +575,6 @@ pub(crate) fn expected_docs<'a>(
     out
 }
 
-/// A running `sentimap demo --serve-only` over an OpenSearch index: the dashboard API.
-pub(crate) struct Dashboard {
-    child: Child,
-    pub(crate) url: String,
-}
-
-impl Dashboard {
-    pub(crate) fn start(dir: &Path, opensearch: &str, index: &str) -> Dashboard {
-        let mut child = Command::new(bin("sentimap"))
-            .args([
-                "demo",
-                "--serve-only",
-                "--port",
-                "0",
-                "--opensearch",
-                opensearch,
-                "--index",
-                index,
-            ])
-            .arg("--data-dir")
-            .arg(dir.join("dashboard"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start sentimap demo");
-        let out = child.stdout.take().expect("stdout");
-        let mut first = String::new();
-        BufReader::new(out)
-            .read_line(&mut first)
-            .expect("the dashboard prints its URL");
-        let url = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {first:?}"))
-            .trim_end_matches('/')
-            .to_owned();
-        Dashboard { child, url }
-    }
-}
-
-impl Drop for Dashboard {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
 /// Writes raw records, one a line, to `path`.
 pub(crate) fn write_lines(path: &Path, lines: &[Vec<u8>]) {
     let mut text = Vec::new();
@@ -916,7 +865,10 @@ async fn ten_thousand_posts_through_firehose_s3_sqs_lambda_opensearch_and_dashbo
     }
 
     // 6. The dashboard's counts are OpenSearch's.
-    let dashboard = Dashboard::start(&dir, &os.url, &index);
+    let dashboard = crate::dashboard::Demo::start(
+        &dir.join("dashboard"),
+        &["--serve-only", "--opensearch", &os.url, "--index", &index],
+    );
     let summary: Value = testbed::http_client()
         .get(format!("{}/api/summary", dashboard.url))
         .send()
