@@ -414,8 +414,12 @@ async fn index_objects(
 
 /// Lost and duplicated documents in `index` against the ids that had to be there.
 async fn index_check(index: &str, want: &BTreeSet<String>) -> (u64, u64, u64) {
-    let os = OpenSearch::from_env();
-    let docs = e2e::index_docs(&os, index).await;
+    index_check_on(&OpenSearch::from_env(), index, want).await
+}
+
+/// [`index_check`] on another node than the test bed's.
+async fn index_check_on(os: &OpenSearch, index: &str, want: &BTreeSet<String>) -> (u64, u64, u64) {
+    let docs = e2e::index_docs(os, index).await;
     let (_, count) = os
         .json(reqwest::Method::GET, &format!("/{index}/_count"), None)
         .await;
@@ -687,6 +691,130 @@ async fn node_restart_row() -> Row {
     }
 }
 
+/// A node of the fault suite's own, so it can be killed: `scripts/testbed` with another state
+/// folder and OpenSearch only. Its port and data survive a restart; dropping it stops it.
+struct OwnNode {
+    state: std::path::PathBuf,
+    url: String,
+}
+
+impl OwnNode {
+    fn testbed(state: &std::path::Path, command: &str) -> std::process::Output {
+        let script = sentimap_tests::repo_root().join("scripts/testbed");
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg(command)
+            .env("TESTBED_STATE", state)
+            .env("TESTBED_SERVICES", "opensearch")
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
+        assert!(out.status.success(), "scripts/testbed {command} failed");
+        out
+    }
+
+    fn start(state: std::path::PathBuf) -> OwnNode {
+        let out = OwnNode::testbed(&state, "start");
+        let url = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("export OPENSEARCH_URL="))
+            .expect("scripts/testbed start prints OPENSEARCH_URL")
+            .to_string();
+        OwnNode { state, url }
+    }
+
+    /// SIGKILL (no shutdown of any kind), then a start on the same port and data; the seconds the
+    /// node was away.
+    fn kill_and_restart(&self) -> f64 {
+        let t = Instant::now();
+        let pid = std::fs::read_to_string(self.state.join("opensearch.pid")).expect("node pid");
+        let status = Command::new("kill")
+            .args(["-KILL", pid.trim()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -KILL {pid}");
+        while std::path::Path::new(&format!("/proc/{}", pid.trim())).exists() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let again = OwnNode::testbed(&self.state, "start");
+        assert!(
+            String::from_utf8_lossy(&again.stdout).contains(&self.url),
+            "the node came back on another port"
+        );
+        t.elapsed().as_secs_f64()
+    }
+}
+
+impl Drop for OwnNode {
+    fn drop(&mut self) {
+        OwnNode::testbed(&self.state, "stop");
+    }
+}
+
+async fn node_kill_restart_row() -> Row {
+    let t = Instant::now();
+    let (aws, s3, bucket) = new_bucket("faults-kill").await;
+    let (key, ids) = put_posts(&s3, &bucket, "kill", 60_000, 20_000).await;
+    let node = Arc::new(OwnNode::start(e2e::scratch("faults-node")));
+    // The second bulk request (of about 5,000 documents) is forwarded; 100 ms later, while the node
+    // is indexing it, the node is killed with SIGKILL and started again on its port and data.
+    let restart: Arc<Mutex<Option<std::thread::JoinHandle<f64>>>> = Arc::default();
+    let bulks = AtomicU64::new(0);
+    let (node2, restart2) = (node.clone(), restart.clone());
+    let proxy = Proxy::start(&node.url, move |req| {
+        if req.path.starts_with("/_bulk") && bulks.fetch_add(1, Ordering::SeqCst) == 1 {
+            let node = node2.clone();
+            *restart2.lock().expect("lock") = Some(std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(100));
+                node.kill_and_restart()
+            }));
+        }
+        Action::Forward
+    })
+    .await
+    .expect("proxy");
+    let url = proxy.url();
+    let index = testbed::unique_name("faults-kill");
+    let app = lambda::app(
+        &aws,
+        &index,
+        &[
+            ("SENTIMAP_INDEX_URL", &url),
+            ("SENTIMAP_BULK_MAX_BYTES", "2097152"),
+            // Up to 30 retries of 0.5-5 s: minutes, while a restart takes seconds.
+            ("SENTIMAP_MAX_RETRIES", "30"),
+            ("SENTIMAP_RETRY_MIN_DELAY_MS", "500"),
+            ("SENTIMAP_RETRY_MAX_DELAY_MS", "5000"),
+        ],
+    );
+    let answer = app
+        .handle(lambda::s3_event(&bucket, &[key]))
+        .await
+        .unwrap_or_else(|e| panic!("handler: {e:?}"));
+    let handle = restart.lock().expect("lock").take();
+    let away = handle
+        .expect("the node was killed (a second bulk request was sent)")
+        .join()
+        .expect("restart thread");
+    let stats = proxy.stats();
+    let (arrived, lost, duplicated) =
+        index_check_on(&OpenSearch::new(&node.url), &index, &ids).await;
+    Row {
+        fault: "OpenSearch node SIGKILL + restart mid-bulk",
+        injected: format!(
+            "SIGKILL 100 ms after bulk 2 was sent, back in {away:.1} s: {} requests unanswered; {} retried",
+            stats.upstream_errors,
+            lambda::total(&answer, "retried")
+        ),
+        faults: 1,
+        records: ids.len() as u64,
+        arrived,
+        lost,
+        duplicated,
+        secs: t.elapsed().as_secs_f64(),
+    }
+}
+
 async fn same_event_twice_row() -> Row {
     let t = Instant::now();
     let (aws, s3, bucket) = new_bucket("faults-twice").await;
@@ -840,6 +968,7 @@ async fn fault_suite_loses_and_duplicates_nothing() {
         sigterm_row().await,
         opensearch_429_row().await,
         node_restart_row().await,
+        node_kill_restart_row().await,
         same_event_twice_row().await,
         malformed_row().await,
     ];
@@ -848,7 +977,7 @@ async fn fault_suite_loses_and_duplicates_nothing() {
         std::io::stdout().lock(),
         "(binaries built or checked first in {build:.1}s)"
     );
-    let floors = [100, 100, 1, 20, 2, 1, 20];
+    let floors = [100, 100, 1, 20, 2, 1, 1, 20];
     for (r, floor) in rows.iter().zip(floors) {
         assert!(
             r.faults >= floor,
