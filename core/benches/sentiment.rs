@@ -6,6 +6,11 @@
 //! The corpus is read from `../shared/data/sentiment/tweeteval_val/val.jsonl` (relative to the
 //! repository root) or from the file named by `SENTIMAP_BENCH_CORPUS`. After criterion's groups,
 //! a plain timed loop (single thread) prints texts per second of each engine and their ratio.
+//!
+//! For instruction counts, `SENTIMAP_BENCH_PASSES=N SENTIMAP_BENCH_MODE=summary|score` skips
+//! criterion and scores the corpus N times, so that a run under
+//! `valgrind --tool=callgrind` with N passes minus one with 0 passes gives the instructions per
+//! text (repeatable on a loaded machine, unlike wall-clock figures).
 
 // A benchmark is not the core: it reads its corpus path from the environment and times itself.
 #![allow(clippy::disallowed_methods)]
@@ -118,7 +123,35 @@ fn ratio() {
 
 criterion_group!(benches, bench);
 
+/// `SENTIMAP_BENCH_PASSES` passes of one engine over the corpus, nothing else (for callgrind).
+fn passes(n: &str) {
+    let n: usize = n
+        .parse()
+        .unwrap_or_else(|e| panic!("SENTIMAP_BENCH_PASSES={n}: {e}"));
+    let mode = std::env::var("SENTIMAP_BENCH_MODE").unwrap_or_else(|_| "summary".into());
+    let texts = corpus();
+    let mut scorer = Scorer::new();
+    for _ in 0..n {
+        for t in &texts {
+            match mode.as_str() {
+                "score" => {
+                    black_box(scorer.score(black_box(t), None));
+                }
+                _ => {
+                    black_box(scorer.summary(black_box(t), None));
+                }
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{mode}: {n} passes over {} texts", texts.len());
+}
+
 fn main() {
+    if let Ok(n) = std::env::var("SENTIMAP_BENCH_PASSES") {
+        passes(&n);
+        return;
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
     ratio();
