@@ -48,6 +48,21 @@ pub(crate) struct Tok {
     pub headline: bool,
 }
 
+/// A word as read: its folded key and the classes of its characters.
+struct Read {
+    /// Lower-case key, zero-padded.
+    key: [u8; MAX_KEY],
+    /// Bytes of `key` used.
+    n: usize,
+    /// The whole word is in `key`.
+    fits: bool,
+    /// Class bits of every ASCII character, and of those after the first.
+    seen: u8,
+    seen_rest: u8,
+    /// Some letter of another script (never in capitals).
+    other_script: bool,
+}
+
 /// Counts gathered while scanning.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Marks {
@@ -289,10 +304,91 @@ impl Scanner<'_, '_> {
     #[inline(always)]
     fn word(&mut self, start: usize, hashtag: bool) -> usize {
         let b = self.text.as_bytes();
+        let mut r = Read {
+            key: [0u8; MAX_KEY],
+            n: 0,
+            fits: true,
+            seen: 0,
+            seen_rest: 0,
+            other_script: false,
+        };
+        let j = if hashtag || b[start] >= 0x80 {
+            self.read_general(start, hashtag, &mut r)
+        } else {
+            self.read_plain(start, &mut r)
+        };
+        self.finish(start, j, hashtag, &r)
+    }
+
+    /// [`Scanner::word`]'s reading for the common case, a word outside hashtags starting with
+    /// an ASCII character: no case or digit breaks, the first character's class known.
+    #[inline(always)]
+    fn read_plain(&self, start: usize, r: &mut Read) -> usize {
+        let b = self.text.as_bytes();
+        let c0 = b[start];
+        let mut seen_rest = 0u8;
+        r.key[0] = LOWERED[usize::from(c0 & 0x7F)];
+        let mut n = 1usize;
+        let mut j = start + 1;
+        while let Some(&c) = b.get(j) {
+            if c.is_ascii_lowercase() {
+                if n < MAX_KEY {
+                    r.key[n] = c;
+                    n += 1;
+                } else {
+                    r.fits = false;
+                }
+                seen_rest |= ALNUM | LOWER;
+                j += 1;
+                continue;
+            }
+            if c < 0x80 {
+                let cl = CLASS[usize::from(c)];
+                if cl & ALNUM == 0 && !(cl & JOIN != 0 && starts_word(self.text, j + 1)) {
+                    break;
+                }
+                seen_rest |= cl;
+                if n < MAX_KEY {
+                    r.key[n] = LOWERED[usize::from(c)];
+                    n += 1;
+                } else {
+                    r.fits = false;
+                }
+                j += 1;
+                continue;
+            }
+            let (ch, w) = char_at(self.text, j);
+            if is_emoji_start(ch) {
+                break;
+            }
+            let apostrophe = matches!(ch, '’' | '‘') && starts_word(self.text, j + w);
+            if !apostrophe && !is_word_char(ch) {
+                break;
+            }
+            r.other_script |= !apostrophe;
+            let out: &[u8] = if apostrophe { b"'" } else { &b[j..j + w] };
+            if n + out.len() <= MAX_KEY {
+                for &x in out {
+                    r.key[n] = x;
+                    n += 1;
+                }
+            } else {
+                r.fits = false;
+            }
+            j += w;
+        }
+        r.n = n;
+        r.seen = CLASS[usize::from(c0 & 0x7F)] | seen_rest;
+        r.seen_rest = seen_rest;
+        j
+    }
+
+    /// [`Scanner::word`]'s reading in general: hashtags (case and digit breaks) and words that
+    /// start with a non-ASCII letter.
+    fn read_general(&self, start: usize, hashtag: bool, r: &mut Read) -> usize {
+        let b = self.text.as_bytes();
         let end = b.len();
-        let mut key = [0u8; MAX_KEY];
-        let mut n = 0usize;
-        let mut fits = true;
+        let (key, mut n, mut fits) = (&mut r.key, 0usize, true);
         // Class bits seen: all of them, and those after the first character (`rest` masks the
         // first one out without a branch).
         let (mut seen, mut seen_rest, mut rest, mut other_script) = (0u8, 0u8, 0u8, false);
@@ -359,6 +455,20 @@ impl Scanner<'_, '_> {
             }
             j += w;
         }
+        r.n = n;
+        r.fits = fits;
+        r.seen = seen;
+        r.seen_rest = seen_rest;
+        r.other_script = other_script;
+        j
+    }
+
+    /// Classifies and looks up a word read into `r`, spanning `start..j`, and pushes it.
+    #[inline(always)]
+    fn finish(&mut self, start: usize, j: usize, hashtag: bool, r: &Read) -> usize {
+        let b = self.text.as_bytes();
+        let (key, n, fits, seen, seen_rest, other_script) =
+            (&r.key, r.n, r.fits, r.seen, r.seen_rest, r.other_script);
         let lower = seen & LOWER != 0 || other_script;
         // Two letters at least: `I` and `A` are no emphasis.
         let letters2 = (!lower || b[start].is_ascii_uppercase())
@@ -373,8 +483,8 @@ impl Scanner<'_, '_> {
         let mut elongated = false;
         let mut entry = None;
         if fits {
-            entry = lexicon::word_padded(&key, n);
-            if entry.is_none() && may_fall_back(&key, n) {
+            entry = lexicon::word_padded(key, n);
+            if entry.is_none() && may_fall_back(key, n) {
                 (entry, elongated) = fallback(&key[..n]);
             }
         }
