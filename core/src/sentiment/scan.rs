@@ -693,9 +693,7 @@ fn has_run3_padded(key: &[u8; MAX_KEY], n: usize) -> bool {
     if n > 8 {
         return has_run3(key.get(..n).unwrap_or_default());
     }
-    let w = u64::from_le_bytes([
-        key[0], key[1], key[2], key[3], key[4], key[5], key[6], key[7],
-    ]);
+    let w = u64::from_le_bytes(*key.first_chunk::<8>().unwrap_or(&[0; 8]));
     let d = w ^ (w >> 8);
     let e = d | (d >> 8);
     // High bit of each zero byte of `e`, exactly (no borrow across bytes).
