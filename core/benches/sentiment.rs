@@ -6,6 +6,15 @@
 //! The corpus is read from `../shared/data/sentiment/tweeteval_val/val.jsonl` (relative to the
 //! repository root) or from the file named by `SENTIMAP_BENCH_CORPUS`. After criterion's groups,
 //! a plain timed loop (single thread) prints texts per second of each engine and their ratio.
+//!
+//! For instruction counts, `SENTIMAP_BENCH_PASSES=N SENTIMAP_BENCH_MODE=summary|score` skips
+//! criterion and scores the corpus N times, so that a run under
+//! `valgrind --tool=callgrind` with N passes minus one with 0 passes gives the instructions per
+//! text (repeatable on a loaded machine, unlike wall-clock figures).
+//!
+//! `SENTIMAP_BENCH_STDIN=1` skips criterion and scores JSONL `{"id", "text"[, "lang"]}` from stdin
+//! to stdout as `sentimap score` does (`{"id":..,` then the sentiment's fields), in this build's
+//! optimised code: a speed change is checked to change no output byte by diffing two runs.
 
 // A benchmark is not the core: it reads its corpus path from the environment and times itself.
 #![allow(clippy::disallowed_methods)]
@@ -118,7 +127,54 @@ fn ratio() {
 
 criterion_group!(benches, bench);
 
+/// `SENTIMAP_BENCH_PASSES` passes of one engine over the corpus, nothing else (for callgrind).
+fn passes(n: &str) {
+    let n: usize = n
+        .parse()
+        .unwrap_or_else(|e| panic!("SENTIMAP_BENCH_PASSES={n}: {e}"));
+    let mode = std::env::var("SENTIMAP_BENCH_MODE").unwrap_or_else(|_| "summary".into());
+    let texts = corpus();
+    let mut scorer = Scorer::new();
+    for _ in 0..n {
+        for t in &texts {
+            match mode.as_str() {
+                "score" => {
+                    black_box(scorer.score(black_box(t), None));
+                }
+                _ => {
+                    black_box(scorer.summary(black_box(t), None));
+                }
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{mode}: {n} passes over {} texts", texts.len());
+}
+
+/// `SENTIMAP_BENCH_STDIN`: every input line's full score, serialised.
+fn score_stdin() {
+    use std::io::BufRead;
+    let mut scorer = Scorer::new();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in std::io::stdin().lock().lines() {
+        let line = line.expect("reading stdin");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+        let s = scorer.score(v["text"].as_str().unwrap_or_default(), v["lang"].as_str());
+        let body = serde_json::to_string(&s).expect("serialisable");
+        let id = serde_json::to_string(&v["id"]).expect("serialisable");
+        writeln!(out, "{{\"id\":{id},{}", &body[1..]).expect("writing stdout");
+    }
+}
+
 fn main() {
+    if std::env::var_os("SENTIMAP_BENCH_STDIN").is_some() {
+        score_stdin();
+        return;
+    }
+    if let Ok(n) = std::env::var("SENTIMAP_BENCH_PASSES") {
+        passes(&n);
+        return;
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
     ratio();

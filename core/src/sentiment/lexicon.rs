@@ -106,9 +106,7 @@ pub(crate) fn word_padded(buf: &[u8; MAX_KEY], len: usize) -> Option<&'static En
     }
     let d = WORD_DISP[phash::bucket(h, WORD_DISP.len())];
     let e = &WORDS[phash::slot(h, d, WORDS.len())];
-    let first = u64::from_le_bytes([
-        buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], buf[6], buf[7],
-    ]);
+    let first = u64::from_le_bytes(*buf.first_chunk::<8>().unwrap_or(&[0; 8]));
     let k = e.key.as_bytes();
     let same = k.len() == len && e.tag == first && (len <= 8 || k[8..] == buf[8..len]);
     same.then_some(e)

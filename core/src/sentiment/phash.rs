@@ -51,9 +51,8 @@ pub(crate) fn slot(h: u64, displacement: u32, slots: usize) -> usize {
 pub(crate) fn hash_padded(buf: &[u8; 32], len: usize, seed: u64) -> u64 {
     let mut h = seed ^ (len as u64).wrapping_mul(K);
     let words = len.div_ceil(8).min(4);
-    for c in buf.chunks_exact(8).take(words) {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h ^ w).wrapping_mul(K).rotate_left(29);
+    for c in buf.as_chunks::<8>().0.iter().take(words) {
+        h = (h ^ u64::from_le_bytes(*c)).wrapping_mul(K).rotate_left(29);
     }
     fmix(h)
 }

@@ -48,6 +48,21 @@ pub(crate) struct Tok {
     pub headline: bool,
 }
 
+/// A word as read: its folded key and the classes of its characters.
+struct Read {
+    /// Lower-case key, zero-padded.
+    key: [u8; MAX_KEY],
+    /// Bytes of `key` used.
+    n: usize,
+    /// The whole word is in `key`.
+    fits: bool,
+    /// Class bits of every ASCII character, and of those after the first.
+    seen: u8,
+    seen_rest: u8,
+    /// Some letter of another script (never in capitals).
+    other_script: bool,
+}
+
 /// Counts gathered while scanning.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Marks {
@@ -63,8 +78,13 @@ const HEADLINE_MIN_WORDS: u32 = 4;
 
 /// Scans `text`, appending tokens to `out`.
 pub(crate) fn scan(text: &str, out: &mut Vec<Tok>) -> Marks {
+    // Spans are u32; a longer text is scored on its first 4 GiB (cut at a char boundary).
+    let mut len = text.len().min(u32::MAX as usize);
+    while !text.is_char_boundary(len) {
+        len -= 1;
+    }
     let mut s = Scanner {
-        text,
+        text: text.get(..len).unwrap_or_default(),
         out,
         clause: 0,
         marks: Marks::default(),
@@ -90,13 +110,11 @@ struct Scanner<'a, 'v> {
 }
 
 impl Scanner<'_, '_> {
+    /// One pass over the text: whitespace, emoji, and the pieces between them (a piece is what
+    /// lies between whitespace and emoji), each read once, its end found as it is read.
     fn run(&mut self) {
         let b = self.text.as_bytes();
-        // Spans are u32; a longer text is scored on its first 4 GiB (cut at a char boundary).
-        let mut len = b.len().min(u32::MAX as usize);
-        while !self.text.is_char_boundary(len) {
-            len -= 1;
-        }
+        let len = b.len();
         let mut i = 0;
         while i < len {
             let c = b[i];
@@ -111,106 +129,118 @@ impl Scanner<'_, '_> {
                     i += w;
                     continue;
                 }
-            }
-            let start = i;
-            let mut ascii = true;
-            while i < len {
-                i = skip_plain8(b, i, len);
-                if i >= len {
-                    break;
-                }
-                let c = b[i];
-                if c < 0x80 {
-                    if CLASS[usize::from(c)] & WS != 0 {
-                        break;
-                    }
-                    i += 1;
-                } else {
-                    let (ch, w) = char_at(self.text, i);
-                    if ch.is_whitespace() {
-                        break;
-                    }
-                    ascii = false;
-                    i += w;
+                if is_emoji_start(ch) {
+                    i = self.emoji(i, len);
+                    continue;
                 }
             }
-            if ascii {
-                self.plain(start, i);
-            } else {
-                self.raw(start, i);
+            i = self.piece(i);
+        }
+    }
+
+    /// Whether byte `i` ends a piece: the text's end, whitespace or an emoji.
+    #[inline]
+    fn piece_ends_at(&self, i: usize) -> bool {
+        match self.text.as_bytes().get(i) {
+            None => true,
+            Some(&c) if c < 0x80 => CLASS[usize::from(c)] & WS != 0,
+            Some(_) => {
+                let ch = char_at(self.text, i).0;
+                ch.is_whitespace() || is_emoji_start(ch)
             }
         }
     }
 
-    /// A whitespace-delimited chunk with non-ASCII: cut out emoji, then handle the plain pieces.
-    fn raw(&mut self, start: usize, end: usize) {
-        let mut piece = start;
-        let mut i = start;
-        while i < end {
-            let (c, w) = char_at(self.text, i);
-            if is_emoji_start(c) {
-                if piece < i {
-                    self.plain(piece, i);
-                }
-                i = self.emoji(i, end);
-                piece = i;
-            } else {
-                i += w;
-            }
+    /// The end of the piece from `i` on, looking at most `max` bytes ahead (`None` if longer or if
+    /// it holds non-ASCII): for the short pieces an emoticon may be.
+    #[inline]
+    fn short_ascii_piece(&self, i: usize, max: usize) -> Option<usize> {
+        let b = self.text.as_bytes();
+        let mut q = i;
+        while q < b.len() && q - i <= max && b[q] < 0x80 && CLASS[usize::from(b[q])] & WS == 0 {
+            q += 1;
         }
-        if piece < end {
-            self.plain(piece, end);
-        }
+        (q - i <= max && self.piece_ends_at(q)).then_some(q)
     }
 
-    /// A chunk without emoji: URL, mention, RT, emoticon, or words.
+    /// The end of the piece from `i` on (for the pieces skipped whole: URLs, mentions).
+    fn skip_piece(&self, mut i: usize) -> usize {
+        let b = self.text.as_bytes();
+        while i < b.len() {
+            i = skip_plain8(b, i, b.len());
+            if i >= b.len() || self.piece_ends_at(i) {
+                break;
+            }
+            i += if b[i] < 0x80 {
+                1
+            } else {
+                char_at(self.text, i).1
+            };
+        }
+        i
+    }
+
+    /// A piece from `start`: a URL, mention or `RT` (dropped), an emoticon, or words, with maybe
+    /// an emoticon glued to the end (`today:(`, `love<3`). Returns where it ends.
     #[inline(always)]
-    fn plain(&mut self, start: usize, end: usize) {
-        let b = &self.text.as_bytes()[start..end];
-        match b[0] {
-            b'h' | b'H' if starts_with_ci(b, b"http://") || starts_with_ci(b, b"https://") => {
-                return
+    fn piece(&mut self, start: usize) -> usize {
+        let b = self.text.as_bytes();
+        let len = b.len();
+        let at = |p: &[u8]| starts_with_ci(&b[start..], p);
+        match b[start] {
+            b'h' | b'H' if at(b"http://") || at(b"https://") => return self.skip_piece(start),
+            b'w' | b'W' if at(b"www.") => return self.skip_piece(start),
+            // A lone `@` is no mention, but as a word it would yield nothing either.
+            b'@' => return self.skip_piece(start),
+            0xEF if b[start..].starts_with("＠".as_bytes()) => return self.skip_piece(start),
+            b'R' | b'r'
+                if matches!(b.get(start..start + 2), Some(b"RT" | b"rt"))
+                    && self.piece_ends_at(start + 2) =>
+            {
+                return start + 2
             }
-            b'w' | b'W' if starts_with_ci(b, b"www.") => return,
-            b'@' if b.len() > 1 => return,
-            0xEF if b.len() > 3 && b.starts_with("＠".as_bytes()) => return,
-            b'R' | b'r' if b == b"RT" || b == b"rt" => return,
             _ => {}
         }
-        if b.len() >= 2 {
-            // The whole chunk an emoticon? (`:-)`, `</3`, `XD`)
-            if let Some(e) = emoticon(b) {
-                self.push_sign(start, end, Kind::Emoticon, Some(e), e.valence);
-                return;
-            }
-            // An emoticon glued to the end of a word (`today:(`, `love<3`).
-            for k in [4usize, 3, 2] {
-                if b.len() > k && matches!(b[b.len() - k], b':' | b';' | b'=' | b'<') {
-                    if let Some(e) = emoticon(&b[b.len() - k..]) {
-                        self.words(start, end - k);
-                        self.push_sign(end - k, end, Kind::Emoticon, Some(e), e.valence);
-                        return;
-                    }
+        // The whole piece an emoticon? (`:-)`, `</3`, `XD`)
+        if start + 1 < len && lexicon::may_start_emoticon(b[start], b[start + 1]) {
+            if let Some(q) = self.short_ascii_piece(start, 8) {
+                if let Some(e) = emoticon(&b[start..q]) {
+                    self.push_sign(start, q, Kind::Emoticon, Some(e), e.valence);
+                    return q;
                 }
             }
         }
-        self.words(start, end);
+        self.words(start)
     }
 
-    /// Words of a plain chunk, split at punctuation; clause punctuation closes the clause, `.`,
-    /// `!`, `?` the sentence. Counts `!` and `?`.
+    /// Words of a piece, split at punctuation, up to the piece's end (returned); clause
+    /// punctuation closes the clause, `.`, `!`, `?` the sentence. Counts `!` and `?`. An
+    /// emoticon of 2 to 4 bytes ending the piece, after something, is pushed as a sign: met
+    /// left to right, the longest such tail comes first.
     #[inline(always)]
-    fn words(&mut self, start: usize, end: usize) {
+    fn words(&mut self, start: usize) -> usize {
         let b = self.text.as_bytes();
+        let len = b.len();
         let hashtag = b[start] == b'#';
         let mut i = start;
-        while i < end {
+        while i < len {
             let c = b[i];
             if c < 0x80 {
                 let cl = CLASS[usize::from(c)];
                 if cl & ALNUM != 0 {
-                    i = self.word(i, end, hashtag);
+                    i = self.word(i, hashtag);
                     continue;
+                }
+                if cl & WS != 0 {
+                    break;
+                }
+                if matches!(c, b':' | b';' | b'=' | b'<') && i > start {
+                    if let Some(q) = self.short_ascii_piece(i, 4).filter(|&q| q - i >= 2) {
+                        if let Some(e) = emoticon(&b[i..q]) {
+                            self.push_sign(i, q, Kind::Emoticon, Some(e), e.valence);
+                            return q;
+                        }
+                    }
                 }
                 if cl & CLAUSE != 0 {
                     self.clause += 1;
@@ -226,8 +256,11 @@ impl Scanner<'_, '_> {
                 i += 1;
             } else {
                 let (ch, w) = char_at(self.text, i);
+                if ch.is_whitespace() || is_emoji_start(ch) {
+                    break;
+                }
                 if is_word_char(ch) {
-                    i = self.word(i, end, hashtag);
+                    i = self.word(i, hashtag);
                     continue;
                 }
                 if is_clause_mark(ch) {
@@ -239,6 +272,7 @@ impl Scanner<'_, '_> {
                 i += w;
             }
         }
+        i
     }
 
     fn end_sentence(&mut self, question: bool) {
@@ -268,11 +302,93 @@ impl Scanner<'_, '_> {
     /// goes, looks it up and pushes it; returns where it ends. In a hashtag, a word also ends
     /// where case or digits change (`MerryChristmas2024`: `Merry`, `Christmas`, `2024`).
     #[inline(always)]
-    fn word(&mut self, start: usize, end: usize, hashtag: bool) -> usize {
-        let b = &self.text.as_bytes()[..end];
-        let mut key = [0u8; MAX_KEY];
-        let mut n = 0usize;
-        let mut fits = true;
+    fn word(&mut self, start: usize, hashtag: bool) -> usize {
+        let b = self.text.as_bytes();
+        let mut r = Read {
+            key: [0u8; MAX_KEY],
+            n: 0,
+            fits: true,
+            seen: 0,
+            seen_rest: 0,
+            other_script: false,
+        };
+        let j = if hashtag || b[start] >= 0x80 {
+            self.read_general(start, hashtag, &mut r)
+        } else {
+            self.read_plain(start, &mut r)
+        };
+        self.finish(start, j, hashtag, &r)
+    }
+
+    /// [`Scanner::word`]'s reading for the common case, a word outside hashtags starting with
+    /// an ASCII character: no case or digit breaks, the first character's class known.
+    #[inline(always)]
+    fn read_plain(&self, start: usize, r: &mut Read) -> usize {
+        let b = self.text.as_bytes();
+        let c0 = b[start];
+        let mut seen_rest = 0u8;
+        r.key[0] = LOWERED[usize::from(c0 & 0x7F)];
+        let mut n = 1usize;
+        let mut j = start + 1;
+        while let Some(&c) = b.get(j) {
+            if c.is_ascii_lowercase() {
+                if n < MAX_KEY {
+                    r.key[n] = c;
+                    n += 1;
+                } else {
+                    r.fits = false;
+                }
+                seen_rest |= ALNUM | LOWER;
+                j += 1;
+                continue;
+            }
+            if c < 0x80 {
+                let cl = CLASS[usize::from(c)];
+                if cl & ALNUM == 0 && !(cl & JOIN != 0 && starts_word(self.text, j + 1)) {
+                    break;
+                }
+                seen_rest |= cl;
+                if n < MAX_KEY {
+                    r.key[n] = LOWERED[usize::from(c)];
+                    n += 1;
+                } else {
+                    r.fits = false;
+                }
+                j += 1;
+                continue;
+            }
+            let (ch, w) = char_at(self.text, j);
+            if is_emoji_start(ch) {
+                break;
+            }
+            let apostrophe = matches!(ch, '’' | '‘') && starts_word(self.text, j + w);
+            if !apostrophe && !is_word_char(ch) {
+                break;
+            }
+            r.other_script |= !apostrophe;
+            let out: &[u8] = if apostrophe { b"'" } else { &b[j..j + w] };
+            if n + out.len() <= MAX_KEY {
+                for &x in out {
+                    r.key[n] = x;
+                    n += 1;
+                }
+            } else {
+                r.fits = false;
+            }
+            j += w;
+        }
+        r.n = n;
+        r.seen = CLASS[usize::from(c0 & 0x7F)] | seen_rest;
+        r.seen_rest = seen_rest;
+        j
+    }
+
+    /// [`Scanner::word`]'s reading in general: hashtags (case and digit breaks) and words that
+    /// start with a non-ASCII letter.
+    fn read_general(&self, start: usize, hashtag: bool, r: &mut Read) -> usize {
+        let b = self.text.as_bytes();
+        let end = b.len();
+        let (key, mut n, mut fits) = (&mut r.key, 0usize, true);
         // Class bits seen: all of them, and those after the first character (`rest` masks the
         // first one out without a branch).
         let (mut seen, mut seen_rest, mut rest, mut other_script) = (0u8, 0u8, 0u8, false);
@@ -299,11 +415,7 @@ impl Scanner<'_, '_> {
             if c < 0x80 {
                 let cl = CLASS[usize::from(c & 0x7F)];
                 if cl & ALNUM == 0 {
-                    if !(cl & JOIN != 0
-                        && j > start
-                        && j + 1 < end
-                        && starts_word(self.text, j + 1))
-                    {
+                    if !(cl & JOIN != 0 && j > start && starts_word(self.text, j + 1)) {
                         break;
                     }
                 } else if hashtag && j > start && camel_break(b, j, end) {
@@ -323,8 +435,10 @@ impl Scanner<'_, '_> {
             }
             rest = 0xFF;
             let (ch, w) = char_at(self.text, j);
-            let apostrophe =
-                matches!(ch, '’' | '‘') && j + w < end && starts_word(self.text, j + w);
+            if is_emoji_start(ch) {
+                break;
+            }
+            let apostrophe = matches!(ch, '’' | '‘') && starts_word(self.text, j + w);
             if !apostrophe && !is_word_char(ch) {
                 break;
             }
@@ -341,6 +455,20 @@ impl Scanner<'_, '_> {
             }
             j += w;
         }
+        r.n = n;
+        r.fits = fits;
+        r.seen = seen;
+        r.seen_rest = seen_rest;
+        r.other_script = other_script;
+        j
+    }
+
+    /// Classifies and looks up a word read into `r`, spanning `start..j`, and pushes it.
+    #[inline(always)]
+    fn finish(&mut self, start: usize, j: usize, hashtag: bool, r: &Read) -> usize {
+        let b = self.text.as_bytes();
+        let (key, n, fits, seen, seen_rest, other_script) =
+            (&r.key, r.n, r.fits, r.seen, r.seen_rest, r.other_script);
         let lower = seen & LOWER != 0 || other_script;
         // Two letters at least: `I` and `A` are no emphasis.
         let letters2 = (!lower || b[start].is_ascii_uppercase())
@@ -355,10 +483,9 @@ impl Scanner<'_, '_> {
         let mut elongated = false;
         let mut entry = None;
         if fits {
-            entry = lexicon::word_padded(&key, n);
-            let key = &key[..n];
-            if entry.is_none() {
-                (entry, elongated) = fallback(key);
+            entry = lexicon::word_padded(key, n);
+            if entry.is_none() && may_fall_back(key, n) {
+                (entry, elongated) = fallback(&key[..n]);
             }
         }
         let nt = entry.is_none() && fits && ends_with(&key[..n], b"n't");
@@ -528,6 +655,53 @@ fn camel_break(b: &[u8], j: usize, end: usize) -> bool {
         || (p.is_ascii_digit() != c.is_ascii_digit())
 }
 
+/// Whether [`fallback`] can find anything for the `n`-byte key in `key` (zero-padded): a run of
+/// three equal bytes, or (past four bytes) a possessive or a suffix [`lemma`] strips. Most unknown
+/// words have neither, and this answers in a few instructions where `fallback` takes dozens.
+#[inline(always)]
+fn may_fall_back(key: &[u8; MAX_KEY], n: usize) -> bool {
+    if n > 4 {
+        // Possessives and the suffixes of `lemma` end in these letters.
+        let last = key.get(n - 1).copied().unwrap_or(0);
+        if matches!(last, b's' | b't' | b'r' | b'y' | b'd') {
+            let at = |k: usize| u32::from(key.get(n - k).copied().unwrap_or(0));
+            let last3 = at(3) | at(2) << 8 | at(1) << 16;
+            let s3 = |s: &[u8; 3]| u32::from(s[0]) | u32::from(s[1]) << 8 | u32::from(s[2]) << 16;
+            if last3 >> 8 == s3(b"'s\0")
+                || last3 == s3(b"est")
+                || last3 == s3(b"ier")
+                || last3 == s3(b"ily")
+                || last3 == s3(b"ied")
+                || last3 == s3(b"ies")
+            {
+                return true;
+            }
+        }
+    }
+    has_run3_padded(key, n)
+}
+
+/// [`has_run3`] of the first `n` bytes of a zero-padded key: for up to eight bytes, in one word
+/// (byte `i` of `d` is zero where bytes `i` and `i + 1` are equal, so byte `i` of `d | d >> 8` is
+/// zero where a run of three starts).
+#[inline(always)]
+fn has_run3_padded(key: &[u8; MAX_KEY], n: usize) -> bool {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    if n < 3 {
+        return false;
+    }
+    if n > 8 {
+        return has_run3(key.get(..n).unwrap_or_default());
+    }
+    let w = u64::from_le_bytes(*key.first_chunk::<8>().unwrap_or(&[0; 8]));
+    let d = w ^ (w >> 8);
+    let e = d | (d >> 8);
+    // High bit of each zero byte of `e`, exactly (no borrow across bytes).
+    let zero = !(((e & LOW7) + LOW7) | e | LOW7);
+    // Triples starting at bytes 0..n-2, all within the word's first six bytes.
+    zero & ((1u64 << (8 * (n - 2))) - 1) != 0
+}
+
 /// Look-ups for a word not in the lexicon as written: stretched (`goooood`, then marked
 /// elongated), possessive (`god's`), comparative or superlative (`coolest`). Kept out of line:
 /// most words take none of these paths.
@@ -574,11 +748,15 @@ fn ends_with(a: &[u8], b: &[u8]) -> bool {
     a.len() >= b.len() && a.iter().rev().zip(b.iter().rev()).all(|(x, y)| x == y)
 }
 
-/// Whether a word character starts at byte `i`.
+/// Whether a word character starts at byte `i`, in the same piece (an emoji ends a piece, even
+/// one that is alphanumeric, like `🄰`).
 fn starts_word(text: &str, i: usize) -> bool {
     match text.as_bytes().get(i) {
         Some(&c) if c < 0x80 => CLASS[usize::from(c)] & ALNUM != 0,
-        Some(_) => is_word_char(char_at(text, i).0),
+        Some(_) => {
+            let c = char_at(text, i).0;
+            is_word_char(c) && !is_emoji_start(c)
+        }
         None => false,
     }
 }
@@ -759,5 +937,68 @@ fn emoji_valence(seq: &str) -> f64 {
         0.0
     } else {
         sum / f64::from(rated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn padded(k: &[u8]) -> [u8; MAX_KEY] {
+        let mut buf = [0u8; MAX_KEY];
+        buf[..k.len()].copy_from_slice(k);
+        buf
+    }
+
+    #[test]
+    fn run3_padded_agrees() {
+        // Every key over a small alphabet up to 7 bytes, and runs placed at every offset of
+        // longer keys.
+        let alphabet = [b'a', b'b', 0x80, 0xFF];
+        let mut keys: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..7 {
+            let next: Vec<Vec<u8>> = keys
+                .iter()
+                .filter(|k| k.len() < 7)
+                .flat_map(|k| {
+                    alphabet.iter().map(move |&c| {
+                        let mut k = k.clone();
+                        k.push(c);
+                        k
+                    })
+                })
+                .collect();
+            keys.extend(next);
+        }
+        for n in 3..=MAX_KEY {
+            for at in 0..=n - 3 {
+                for run in [2usize, 3] {
+                    let mut k: Vec<u8> = (0..n).map(|i| b'a' + (i % 2) as u8).collect();
+                    for c in k.iter_mut().skip(at).take(run) {
+                        *c = b'z';
+                    }
+                    keys.push(k);
+                }
+            }
+        }
+        for k in keys.iter().filter(|k| k.len() <= MAX_KEY) {
+            assert_eq!(has_run3_padded(&padded(k), k.len()), has_run3(k), "{k:?}");
+        }
+    }
+
+    #[test]
+    fn fallback_filter_is_exact() {
+        // Whenever `fallback` finds something, `may_fall_back` lets it through.
+        for w in [
+            "goooood", "sooo", "god's", "coolest", "funnier", "happily", "hottest", "worried",
+            "parties", "nicest", "baddd", "cooool", "it's", "x's", "niiice",
+        ] {
+            let k = w.as_bytes();
+            if fallback(k).0.is_some() {
+                assert!(may_fall_back(&padded(k), k.len()), "{w}");
+            }
+        }
+        assert!(!may_fall_back(&padded(b"table"), 5));
+        assert!(!may_fall_back(&padded(b"days"), 4));
     }
 }
