@@ -558,7 +558,8 @@ fn proxy_one(
     }
     out.push_str("Connection: close\r\n");
     let _ = client.write_all(out.as_bytes());
-    let _ = client.write_all(&answer[split.min(answer.len())..]);
+    // `split` points at the blank line's "\r\n\r\n": the head above ends with one "\r\n".
+    let _ = client.write_all(&answer[(split + 2).min(answer.len())..]);
     let _ = client.flush();
 }
 
