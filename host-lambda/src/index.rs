@@ -1,16 +1,13 @@
 //! The search engine: the `elasticsearch` crate's transport for Elasticsearch 7/8 and OpenSearch 1/2,
 //! with none, basic, API key or AWS SigV4 auth, and the index template installed when missing.
 //!
-//! The crate has no signing hook, so for SigV4 each request is signed with `aws-sigv4` over the
-//! exact bytes sent and the signature travels in that request's own headers.
+//! The crate has no signing hook, so for SigV4 each request is signed over the exact bytes sent
+//! (`sentimap-sigv4`, shared with the dashboard's OpenSearch store) and the signature travels in
+//! that request's own headers.
 
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings,
-};
-use aws_sigv4::sign::v4;
 use elasticsearch::auth::Credentials as EsCredentials;
 use elasticsearch::http::headers::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
@@ -20,6 +17,8 @@ use serde_json::Value;
 
 use crate::config::{AuthKind, Config, SigV4Service};
 use crate::Error;
+
+pub use sentimap_sigv4::sign_headers;
 
 /// How a request failed to get an HTTP answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,61 +245,6 @@ fn method_str(m: Method) -> &'static str {
     }
 }
 
-/// The `Host` header reqwest sends for `url`: the port only when it is not the scheme's default.
-fn host_header(url: &Url) -> String {
-    match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => String::new(),
-    }
-}
-
-/// Signs one request with SigV4 and returns the headers to add (`authorization`, `x-amz-date`,
-/// `x-amz-content-sha256`, and `x-amz-security-token` for temporary credentials). The signed
-/// headers are `host`, `content-type` and those the signer adds; the payload hash is over `body`,
-/// which must be the exact bytes sent.
-#[allow(clippy::too_many_arguments)]
-pub fn sign_headers(
-    method: &str,
-    url: &Url,
-    content_type: &str,
-    body: &[u8],
-    credentials: &aws_credential_types::Credentials,
-    region: &str,
-    service: &str,
-    time: SystemTime,
-) -> Result<Vec<(String, String)>, String> {
-    let identity = credentials.clone().into();
-    let mut settings = SigningSettings::default();
-    // OpenSearch Serverless requires the payload hash header; managed domains accept it.
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(time)
-        .settings(settings)
-        .build()
-        .map_err(|e| format!("SigV4 parameters: {e}"))?
-        .into();
-    let host = host_header(url);
-    let headers = [("host", host.as_str()), ("content-type", content_type)];
-    let request = SignableRequest::new(
-        method,
-        url.as_str(),
-        headers.into_iter(),
-        SignableBody::Bytes(body),
-    )
-    .map_err(|e| format!("SigV4 request: {e}"))?;
-    let (instructions, _signature) = sign(request, &params)
-        .map_err(|e| format!("SigV4 signing: {e}"))?
-        .into_parts();
-    Ok(instructions
-        .headers()
-        .map(|(n, v)| (n.to_owned(), v.to_owned()))
-        .collect())
-}
-
 /// A transport error with its causes, without any URL credentials (there are none in ours).
 fn describe_transport_error(e: &elasticsearch::Error) -> String {
     use std::error::Error as _;
@@ -321,154 +265,4 @@ fn describe_transport_error(e: &elasticsearch::Error) -> String {
 pub fn snippet(body: &[u8]) -> String {
     let s = String::from_utf8_lossy(&body[..body.len().min(400)]);
     s.replace('\n', " ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use hmac::{Hmac, Mac};
-    use sha2::{Digest, Sha256};
-
-    fn hmac(key: &[u8], data: &str) -> Vec<u8> {
-        let mut m = Hmac::<Sha256>::new_from_slice(key).unwrap();
-        m.update(data.as_bytes());
-        m.finalize().into_bytes().to_vec()
-    }
-
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    }
-
-    /// The expectation is computed here from the published SigV4 algorithm (canonical request,
-    /// string to sign, derived key), independently of the signer under test.
-    #[allow(clippy::too_many_arguments)]
-    fn expected_authorization(
-        method: &str,
-        host: &str,
-        path: &str,
-        content_type: &str,
-        body: &[u8],
-        amz_date: &str,
-        region: &str,
-        service: &str,
-        token: Option<&str>,
-    ) -> String {
-        let payload_hash = hex(&Sha256::digest(body));
-        let mut headers = vec![
-            ("content-type", content_type.to_owned()),
-            ("host", host.to_owned()),
-            ("x-amz-content-sha256", payload_hash.clone()),
-            ("x-amz-date", amz_date.to_owned()),
-        ];
-        if let Some(t) = token {
-            headers.push(("x-amz-security-token", t.to_owned()));
-        }
-        headers.sort();
-        let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
-        let signed: Vec<&str> = headers.iter().map(|(k, _)| *k).collect();
-        let signed = signed.join(";");
-        let canonical =
-            format!("{method}\n{path}\n\n{canonical_headers}\n{signed}\n{payload_hash}");
-        let date = &amz_date[..8];
-        let scope = format!("{date}/{region}/{service}/aws4_request");
-        let to_sign = format!(
-            "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-            hex(&Sha256::digest(canonical.as_bytes()))
-        );
-        let k = hmac(b"AWS4wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", date);
-        let k = hmac(&k, region);
-        let k = hmac(&k, service);
-        let k = hmac(&k, "aws4_request");
-        let sig = hex(&hmac(&k, &to_sign));
-        format!("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{scope}, SignedHeaders={signed}, Signature={sig}")
-    }
-
-    #[test]
-    fn sigv4_matches_a_locally_computed_signature() {
-        let body = b"{\"index\":{\"_index\":\"p\",\"_id\":\"x:1\"}}\n{\"id\":\"x:1\"}\n";
-        // 2024-12-25T10:00:00Z
-        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_735_120_800);
-        for (service, url, host, token) in [
-            (
-                "es",
-                "https://search-demo.eu-west-1.es.amazonaws.com/_bulk",
-                "search-demo.eu-west-1.es.amazonaws.com",
-                None,
-            ),
-            (
-                "aoss",
-                "https://abc.eu-west-1.aoss.amazonaws.com:8443/_bulk",
-                "abc.eu-west-1.aoss.amazonaws.com:8443",
-                Some("SESSIONTOKEN"),
-            ),
-        ] {
-            let creds = aws_credential_types::Credentials::new(
-                "AKIDEXAMPLE",
-                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                token.map(str::to_owned),
-                None,
-                "test",
-            );
-            let url = Url::parse(url).unwrap();
-            let got = sign_headers(
-                "POST",
-                &url,
-                "application/x-ndjson",
-                body,
-                &creds,
-                "eu-west-1",
-                service,
-                time,
-            )
-            .unwrap();
-            let get = |n: &str| got.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-            assert_eq!(get("x-amz-date").as_deref(), Some("20241225T100000Z"));
-            assert_eq!(
-                get("x-amz-content-sha256"),
-                Some(hex(&Sha256::digest(body)))
-            );
-            assert_eq!(get("x-amz-security-token").as_deref(), token);
-            let want = expected_authorization(
-                "POST",
-                host,
-                "/_bulk",
-                "application/x-ndjson",
-                body,
-                "20241225T100000Z",
-                "eu-west-1",
-                service,
-                token,
-            );
-            assert_eq!(get("authorization"), Some(want), "{service}");
-            // A different body must give a different signature: it is over the exact bytes.
-            let other = sign_headers(
-                "POST",
-                &url,
-                "application/x-ndjson",
-                b"{}\n",
-                &creds,
-                "eu-west-1",
-                service,
-                time,
-            )
-            .unwrap();
-            assert_ne!(other, got);
-        }
-    }
-
-    #[test]
-    fn host_header_matches_what_reqwest_sends() {
-        assert_eq!(
-            host_header(&Url::parse("http://127.0.0.1:9200/").unwrap()),
-            "127.0.0.1:9200"
-        );
-        assert_eq!(
-            host_header(&Url::parse("https://h.example/").unwrap()),
-            "h.example"
-        );
-        assert_eq!(
-            host_header(&Url::parse("https://h.example:443/").unwrap()),
-            "h.example"
-        );
-    }
 }

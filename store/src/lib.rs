@@ -1,6 +1,7 @@
 //! Sentimap's index store: the dashboard's four queries over two backends that answer identically.
 //!
-//! - [`SqliteStore`]: embedded, one file, FTS5 for search, for the local mode (`sentimap demo`).
+//! - [`SqliteStore`]: embedded, one file, a posting list per word (and FTS5 for searches of several
+//!   words), for the local mode (`sentimap demo`).
 //! - [`OpenSearchStore`]: an OpenSearch or Elasticsearch index using the core's index template
 //!   ([`sentimap_core::index_template`]), with `geotile_grid`, `date_histogram` and `terms`
 //!   aggregations, for a deployed domain.
@@ -11,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod geo;
+mod keyword;
 mod opensearch;
 pub mod query;
 pub mod rollup;
@@ -20,10 +22,13 @@ use std::future::Future;
 
 use sentimap_core::IndexDoc;
 
-pub use opensearch::{OpenSearchConfig, OpenSearchStore};
+pub use keyword::text_words;
+pub use opensearch::{Auth, OpenSearchConfig, OpenSearchStore};
 pub use query::{
     Geo, GeoQuery, Posts, PostsQuery, RawParams, Summary, SummaryQuery, Timeline, TimelineQuery,
 };
+/// SigV4 signing ([`Auth::SigV4`]), shared with the indexer.
+pub use sentimap_sigv4 as sigv4;
 pub use sqlite::SqliteStore;
 
 /// What went wrong in the store.
@@ -61,6 +66,9 @@ pub enum Error {
     /// A blocking task failed.
     #[error("store task failed: {0}")]
     Task(String),
+    /// A request could not be authenticated (credentials could not be loaded, or signing failed).
+    #[error("authenticating to the search engine: {0}")]
+    Auth(String),
 }
 
 impl Error {
@@ -86,6 +94,7 @@ impl Error {
             Error::Shape(_) => "shape",
             Error::Io(_) => "io",
             Error::Task(_) => "task",
+            Error::Auth(_) => "auth",
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
 use reqwest::{Client, StatusCode};
 use sentimap_core::sentiment::Label;
 use sentimap_core::{index_template, IndexDoc};
@@ -26,6 +27,41 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes of an error answer kept in the error message.
 const ERROR_BODY_CHARS: usize = 500;
 
+/// How the store authenticates to the engine. `Debug` shows no secret.
+#[derive(Clone, Default)]
+pub enum Auth {
+    /// No authentication (a local node, or a domain whose access policy lets this network in).
+    #[default]
+    None,
+    /// HTTP basic auth (fine-grained access control's internal users).
+    Basic {
+        /// User.
+        username: String,
+        /// Password.
+        password: String,
+    },
+    /// An API key: `id:key`, or already base64-encoded (sent as `Authorization: ApiKey ...`).
+    ApiKey(String),
+    /// AWS SigV4 over the exact bytes of each request (an IAM-only Amazon OpenSearch Service domain
+    /// or an OpenSearch Serverless collection).
+    SigV4(sentimap_sigv4::Signer),
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::None => f.write_str("None"),
+            Auth::Basic { username, .. } => f
+                .debug_struct("Basic")
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .finish(),
+            Auth::ApiKey(_) => f.write_str("ApiKey(<redacted>)"),
+            Auth::SigV4(s) => f.debug_tuple("SigV4").field(s).finish(),
+        }
+    }
+}
+
 /// Where and how to reach the engine.
 #[derive(Debug, Clone)]
 pub struct OpenSearchConfig {
@@ -35,8 +71,8 @@ pub struct OpenSearchConfig {
     pub index: String,
     /// The name of the index template installed before the first write.
     pub template: String,
-    /// Basic-auth user and password, when the engine requires them.
-    pub basic_auth: Option<(String, String)>,
+    /// How requests authenticate.
+    pub auth: Auth,
 }
 
 impl OpenSearchConfig {
@@ -46,7 +82,7 @@ impl OpenSearchConfig {
             url: url.into().trim_end_matches('/').to_string(),
             index: "sentimap-posts".into(),
             template: "sentimap-posts".into(),
-            basic_auth: None,
+            auth: Auth::None,
         }
     }
 }
@@ -75,18 +111,60 @@ impl OpenSearchStore {
         &self.cfg
     }
 
-    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let b = self
+    /// Sends one request, authenticated as configured. With SigV4 the signature covers these exact
+    /// body bytes, the `host` and the `content-type` (always sent, so it is always signed).
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(Vec<u8>, &'static str)>,
+    ) -> Result<reqwest::Response, Error> {
+        let url = reqwest::Url::parse(&format!("{}/{}", self.cfg.url, path))
+            .map_err(|e| Error::Shape(format!("engine URL {}: {e}", self.cfg.url)))?;
+        let (bytes, content_type) = body.unwrap_or((Vec::new(), "application/json"));
+        let mut b = self
             .http
-            .request(method, format!("{}/{}", self.cfg.url, path));
-        match &self.cfg.basic_auth {
-            Some((u, p)) => b.basic_auth(u, Some(p)),
-            None => b,
+            .request(method.clone(), url.clone())
+            .header(reqwest::header::CONTENT_TYPE, content_type);
+        match &self.cfg.auth {
+            Auth::None => {}
+            Auth::Basic { username, password } => b = b.basic_auth(username, Some(password)),
+            Auth::ApiKey(key) => {
+                let encoded = match key.split_once(':') {
+                    Some(_) => base64::engine::general_purpose::STANDARD.encode(key),
+                    None => key.clone(),
+                };
+                let mut v = reqwest::header::HeaderValue::from_str(&format!("ApiKey {encoded}"))
+                    .map_err(|_| Error::Auth("the API key is not a valid header value".into()))?;
+                v.set_sensitive(true);
+                b = b.header(reqwest::header::AUTHORIZATION, v);
+            }
+            Auth::SigV4(signer) => {
+                let signed = signer
+                    .sign(method.as_str(), &url, content_type, &bytes)
+                    .await
+                    .map_err(Error::Auth)?;
+                for (name, value) in signed {
+                    let mut v = reqwest::header::HeaderValue::from_str(&value)
+                        .map_err(|_| Error::Auth(format!("signature header {name}")))?;
+                    v.set_sensitive(true);
+                    b = b.header(name, v);
+                }
+            }
         }
+        if !bytes.is_empty() {
+            b = b.body(bytes);
+        }
+        Ok(b.send().await?)
     }
 
-    async fn send(&self, b: reqwest::RequestBuilder) -> Result<Value, Error> {
-        let resp = b.send().await?;
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(Vec<u8>, &'static str)>,
+    ) -> Result<Value, Error> {
+        let resp = self.call(method, path, body).await?;
         let status = resp.status();
         let text = resp.text().await?;
         if !status.is_success() {
@@ -104,14 +182,17 @@ impl OpenSearchStore {
         self.template
             .get_or_try_init(|| async {
                 let path = format!("_index_template/{}", self.cfg.template);
-                let resp = self.req(reqwest::Method::GET, &path).send().await?;
+                let resp = self.call(reqwest::Method::GET, &path, None).await?;
                 match resp.status() {
                     StatusCode::OK => Ok(()),
                     StatusCode::NOT_FOUND => {
                         let pattern = format!("{}*", self.cfg.index.trim_end_matches('*'));
+                        let body = serde_json::to_vec(&index_template(&pattern))
+                            .map_err(|e| Error::Shape(e.to_string()))?;
                         self.send(
-                            self.req(reqwest::Method::PUT, &path)
-                                .json(&index_template(&pattern)),
+                            reqwest::Method::PUT,
+                            &path,
+                            Some((body, "application/json")),
                         )
                         .await
                         .map(|_| ())
@@ -127,12 +208,11 @@ impl OpenSearchStore {
     }
 
     async fn search(&self, body: Value) -> Result<Value, Error> {
+        let body = serde_json::to_vec(&body).map_err(|e| Error::Shape(e.to_string()))?;
         self.send(
-            self.req(
-                reqwest::Method::POST,
-                &format!("{}/_search", self.cfg.index),
-            )
-            .json(&body),
+            reqwest::Method::POST,
+            &format!("{}/_search", self.cfg.index),
+            Some((body, "application/json")),
         )
         .await
     }
@@ -220,9 +300,9 @@ impl Store for OpenSearchStore {
             }
             let resp = self
                 .send(
-                    self.req(reqwest::Method::POST, "_bulk")
-                        .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
-                        .body(body),
+                    reqwest::Method::POST,
+                    "_bulk",
+                    Some((body.into_bytes(), "application/x-ndjson")),
                 )
                 .await?;
             let items = buckets(&resp, "/items")?;
@@ -262,10 +342,11 @@ impl Store for OpenSearchStore {
     }
 
     async fn refresh(&self) -> Result<(), Error> {
-        self.send(self.req(
+        self.send(
             reqwest::Method::POST,
             &format!("{}/_refresh", self.cfg.index),
-        ))
+            None,
+        )
         .await
         .map(|_| ())
     }

@@ -166,10 +166,7 @@ impl Filters {
 /// digits, lower-cased.
 pub fn search_words(q: &str) -> Result<Vec<String>, Error> {
     let mut words: Vec<String> = Vec::new();
-    for w in q
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
+    for w in split_words(q) {
         if w.chars().count() > MAX_WORD_CHARS {
             return Err(Error::invalid(
                 "q",
@@ -188,6 +185,12 @@ pub fn search_words(q: &str) -> Result<Vec<String>, Error> {
         ));
     }
     Ok(words)
+}
+
+/// The runs of letters and digits in a text: how searches and posts are cut into words.
+pub fn split_words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
 }
 
 fn parse_time(field: &'static str, s: &str) -> Result<i64, Error> {

@@ -1,5 +1,6 @@
-//! The embedded backend: one SQLite file in WAL mode, FTS5 for search, quantised points and
-//! zoom-29 tile coordinates stored per post so map cells are a `GROUP BY` with shifts.
+//! The embedded backend: one SQLite file in WAL mode, quantised points and zoom-29 tile
+//! coordinates stored per post so map cells are a `GROUP BY` with shifts, rollups per hour, minute,
+//! hashtag and geotile, and a posting list per word for search ([`crate::keyword`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use sentimap_core::sentiment::Label;
 use sentimap_core::IndexDoc;
 
 use crate::geo::{encode_lat, encode_lon, Bbox, Tile, MAX_ZOOM};
+use crate::keyword::{self, text_words};
 use crate::query::{
     as_f32, auto_interval, bucket_start, created_ms, format_ms, round4, Filters, Geo, GeoQuery,
     LabelCounts, MapPoint, PostItem, Posts, PostsQuery, RawCell, Summary, SummaryQuery, TagCount,
@@ -54,9 +56,6 @@ CREATE TABLE IF NOT EXISTS tags (
     PRIMARY KEY (tag, rid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tags_rid ON tags (rid);
-CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5 (
-    text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
-);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS roll_min (
     m INTEGER NOT NULL, label INTEGER NOT NULL, n INTEGER NOT NULL, s REAL NOT NULL,
@@ -81,7 +80,7 @@ CREATE TABLE IF NOT EXISTS roll_geo (
 const ROLLUP_VERSION: i64 = 1;
 
 /// Label codes in the `label` column.
-fn label_code(l: Label) -> i64 {
+pub(crate) fn label_code(l: Label) -> i64 {
     match l {
         Label::Negative => 0,
         Label::Neutral => 1,
@@ -89,7 +88,7 @@ fn label_code(l: Label) -> i64 {
     }
 }
 
-fn code_label(c: i64) -> Result<Label, Error> {
+pub(crate) fn code_label(c: i64) -> Result<Label, Error> {
     match c {
         0 => Ok(Label::Negative),
         1 => Ok(Label::Neutral),
@@ -114,7 +113,7 @@ struct Row {
     compound: f64,
     point: Option<(f64, f64, i32, i32, u32, u32)>,
     tags: Vec<String>,
-    text: String,
+    words: Vec<String>,
     doc: String,
 }
 
@@ -158,7 +157,7 @@ impl Row {
             compound: d.sentiment.compound,
             point,
             tags,
-            text: d.text.clone(),
+            words: text_words(&d.text),
             doc,
         })
     }
@@ -184,7 +183,9 @@ impl SqliteStore {
         let mut writer = Connection::open(&path)?;
         configure(&writer)?;
         writer.execute_batch(SCHEMA)?;
+        writer.execute_batch(keyword::SCHEMA)?;
         rebuild_rollups_if_stale(&mut writer)?;
+        keyword::rebuild_if_stale(&mut writer)?;
         Ok(SqliteStore {
             path,
             writer: Arc::new(Mutex::new(writer)),
@@ -214,20 +215,22 @@ impl SqliteStore {
             .lock()
             .map_err(|_| Error::Task("writer lock poisoned".into()))?;
         conn.execute_batch(
-            "ANALYZE; PRAGMA optimize; INSERT INTO posts_fts(posts_fts) VALUES('optimize');",
+            "ANALYZE; PRAGMA optimize; INSERT INTO posts_words(posts_words) VALUES('optimize');",
         )?;
         Ok(())
     }
 
-    /// Rebuilds the rollup tables from the posts (they are kept up to date on every write; this is
-    /// for repair, and it runs by itself when a database from an older version is opened).
+    /// Rebuilds the rollup tables and the keyword index from the posts (they are kept up to date on
+    /// every write; this is for repair, and it runs by itself when a database from an older version
+    /// is opened).
     pub fn rebuild_rollups(&self) -> Result<(), Error> {
         let mut conn = self
             .writer
             .lock()
             .map_err(|_| Error::Task("writer lock poisoned".into()))?;
-        conn.execute("DELETE FROM meta WHERE k = 'rollups'", [])?;
-        rebuild_rollups_if_stale(&mut conn)
+        conn.execute("DELETE FROM meta WHERE k IN ('rollups', 'words')", [])?;
+        rebuild_rollups_if_stale(&mut conn)?;
+        keyword::rebuild_if_stale(&mut conn)
     }
 
     /// Writes documents synchronously (see [`Store::index`]).
@@ -256,14 +259,21 @@ impl SqliteStore {
             let mut old_tags = tx.prepare_cached("SELECT tag FROM tags WHERE rid = ?1")?;
             let mut del_post = tx.prepare_cached("DELETE FROM posts WHERE rid = ?1")?;
             let mut del_tags = tx.prepare_cached("DELETE FROM tags WHERE rid = ?1")?;
-            let mut del_fts = tx.prepare_cached("DELETE FROM posts_fts WHERE rowid = ?1")?;
+            let mut del_fts = tx.prepare_cached("DELETE FROM posts_words WHERE rowid = ?1")?;
+            let mut del_word = tx.prepare_cached(
+                "DELETE FROM post_words WHERE word = ?1 AND label = ?2 AND t = ?3 AND rid = ?4",
+            )?;
+            let mut ins_word = tx.prepare_cached(
+                "INSERT INTO post_words (word, label, t, rid, qlat, qlon, c32)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
             let mut ins = tx.prepare_cached(
                 "INSERT INTO posts (id, t, label, compound, c32, lat, lon, qlat, qlon, tx, ty, doc)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
             let mut ins_tag = tx.prepare_cached("INSERT INTO tags (tag, rid) VALUES (?1, ?2)")?;
             let mut ins_fts =
-                tx.prepare_cached("INSERT INTO posts_fts (rowid, text) VALUES (?1, ?2)")?;
+                tx.prepare_cached("INSERT INTO posts_words (rowid, words) VALUES (?1, ?2)")?;
             for r in rows {
                 type Old = (i64, String, i64, i64, f64, Option<u32>, Option<u32>);
                 let old: Option<Old> = find
@@ -287,7 +297,14 @@ impl SqliteStore {
                     let tags = old_tags
                         .query_map([rid], |row| row.get::<_, String>(0))?
                         .collect::<Result<Vec<_>, _>>()?;
-                    deltas.add(-1, t, label, c32, tx_.zip(ty_), &tags);
+                    let old_words = serde_json::from_str::<serde_json::Value>(&doc)
+                        .ok()
+                        .and_then(|v| v.get("text").and_then(|t| t.as_str()).map(text_words))
+                        .unwrap_or_default();
+                    deltas.add(-1, t, label, c32, tx_.zip(ty_), &tags, &old_words);
+                    for w in &old_words {
+                        del_word.execute(params![w, label, t, rid])?;
+                    }
                     del_post.execute([rid])?;
                     del_tags.execute([rid])?;
                     del_fts.execute([rid])?;
@@ -316,7 +333,18 @@ impl SqliteStore {
                 for tag in &r.tags {
                     ins_tag.execute(params![tag, rid])?;
                 }
-                ins_fts.execute(params![rid, r.text])?;
+                for w in &r.words {
+                    ins_word.execute(params![
+                        w,
+                        r.label,
+                        r.t,
+                        rid,
+                        qlat,
+                        qlon,
+                        as_f32(r.compound)
+                    ])?;
+                }
+                ins_fts.execute(params![rid, r.words.join(" ")])?;
                 deltas.add(
                     1,
                     r.t,
@@ -324,6 +352,7 @@ impl SqliteStore {
                     as_f32(r.compound),
                     r.point.map(|p| (p.4, p.5)),
                     &r.tags,
+                    &r.words,
                 );
                 report.indexed += 1;
             }
@@ -391,7 +420,7 @@ impl Where {
         let mut conds: Vec<String> = Vec::new();
         let mut params: Vec<Value> = Vec::new();
         if !f.words.is_empty() {
-            conds.push("p.rid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)".into());
+            conds.push("p.rid IN (SELECT rowid FROM posts_words WHERE posts_words MATCH ?)".into());
             params.push(Value::Text(fts_query(&f.words)));
         }
         if !f.labels.is_empty() {
@@ -443,8 +472,10 @@ fn fts_query(words: &[String]) -> String {
 }
 
 fn summary_sync(conn: &Connection, q: &SummaryQuery) -> Result<Summary, Error> {
-    if q.filters.words.is_empty() {
-        return summary_fast(conn, q);
+    match &q.filters.words[..] {
+        [] => return summary_fast(conn, q),
+        [word] => return keyword::summary(conn, word, q),
+        _ => {}
     }
     let w = Where::new(&q.filters, None);
     let mut labels = LabelCounts::default();
@@ -494,6 +525,9 @@ fn summary_sync(conn: &Connection, q: &SummaryQuery) -> Result<Summary, Error> {
 }
 
 fn geo_sync(conn: &Connection, q: &GeoQuery) -> Result<Geo, Error> {
+    if let [word] = &q.filters.words[..] {
+        return keyword::geo(conn, word, q);
+    }
     let w = Where::new(&q.filters, Some(&q.bbox));
     let precision = q.precision();
     let fast = if q.filters.words.is_empty() {
@@ -565,8 +599,10 @@ fn geo_sync(conn: &Connection, q: &GeoQuery) -> Result<Geo, Error> {
 }
 
 fn timeline_sync(conn: &Connection, q: &TimelineQuery) -> Result<Timeline, Error> {
-    if q.filters.words.is_empty() {
-        return timeline_fast(conn, q);
+    match &q.filters.words[..] {
+        [] => return timeline_fast(conn, q),
+        [word] => return keyword::timeline(conn, word, q),
+        _ => {}
     }
     let w = Where::new(&q.filters, None);
     let interval = match q.interval {
@@ -602,6 +638,9 @@ fn timeline_sync(conn: &Connection, q: &TimelineQuery) -> Result<Timeline, Error
 }
 
 fn posts_sync(conn: &Connection, q: &PostsQuery) -> Result<Posts, Error> {
+    if let [word] = &q.filters.words[..] {
+        return keyword::posts(conn, word, q);
+    }
     let w = Where::new(&q.filters, None);
     let total = if q.filters.words.is_empty() {
         label_totals(conn, &q.filters)?.0.total()
@@ -639,10 +678,13 @@ struct Deltas {
     hour: BTreeMap<(i64, i64), (i64, f64)>,
     tag: BTreeMap<(i64, String, i64), i64>,
     geo: BTreeMap<GeoKey, (i64, f64)>,
+    word: BTreeMap<(String, i64, i64), (i64, f64)>,
+    word_tag: BTreeMap<(String, i64, String, i64), i64>,
 }
 
 impl Deltas {
     /// Adds (`sign` 1) or removes (`sign` -1) one post's contribution.
+    #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
         sign: i64,
@@ -651,6 +693,7 @@ impl Deltas {
         c32: f64,
         tile29: Option<(u32, u32)>,
         tags: &[String],
+        words: &[String],
     ) {
         let s = c32 * sign as f64;
         let (m, h) = (bucket_start(t, MINUTE), bucket_start(t, HOUR));
@@ -661,6 +704,17 @@ impl Deltas {
         }
         for tag in tags {
             *self.tag.entry((h, tag.clone(), label)).or_default() += sign;
+        }
+        for word in words {
+            let e = self.word.entry((word.clone(), h, label)).or_default();
+            e.0 += sign;
+            e.1 += s;
+            for tag in tags {
+                *self
+                    .word_tag
+                    .entry((word.clone(), h, tag.clone(), label))
+                    .or_default() += sign;
+            }
         }
         if let Some((x, y)) = tile29 {
             for z in 0..=GEO_MAX_LEVEL {
@@ -703,6 +757,37 @@ impl Deltas {
             up.execute(params![h, tag, label, n])?;
             if n < 0 {
                 del.execute(params![h, tag, label])?;
+            }
+        }
+        let mut up = tx.prepare_cached(
+            "INSERT INTO roll_word (word, h, label, n, s) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (word, h, label) DO UPDATE SET n = n + excluded.n, s = s + excluded.s",
+        )?;
+        let mut del = tx.prepare_cached(
+            "DELETE FROM roll_word WHERE word = ?1 AND h = ?2 AND label = ?3 AND n <= 0",
+        )?;
+        for ((word, h, label), (n, s)) in self
+            .word
+            .into_iter()
+            .filter(|(_, (n, s))| *n != 0 || *s != 0.0)
+        {
+            up.execute(params![word, h, label, n, s])?;
+            if n < 0 {
+                del.execute(params![word, h, label])?;
+            }
+        }
+        let mut up = tx.prepare_cached(
+            "INSERT INTO roll_word_tag (word, h, tag, label, n) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (word, h, tag, label) DO UPDATE SET n = n + excluded.n",
+        )?;
+        let mut del = tx.prepare_cached(
+            "DELETE FROM roll_word_tag WHERE word = ?1 AND h = ?2 AND tag = ?3 AND label = ?4
+             AND n <= 0",
+        )?;
+        for ((word, h, tag, label), n) in self.word_tag.into_iter().filter(|(_, n)| *n != 0) {
+            up.execute(params![word, h, tag, label, n])?;
+            if n < 0 {
+                del.execute(params![word, h, tag, label])?;
             }
         }
         let mut up = tx.prepare_cached(

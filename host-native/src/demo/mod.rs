@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context;
 use sentimap::produce::config::{SinkKind, SourceKind, StatusMode};
 use sentimap::produce::Config as ProducerConfig;
-use sentimap_store::{OpenSearchConfig, OpenSearchStore, SqliteStore, Store};
+use sentimap_store::{sigv4, Auth, OpenSearchConfig, OpenSearchStore, SqliteStore, Store};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -45,6 +45,22 @@ pub(crate) struct DemoArgs {
     /// Index (or alias / pattern) used with `--opensearch`.
     #[arg(long, default_value = "sentimap-posts", requires = "opensearch")]
     index: String,
+    /// How to authenticate to `--opensearch`: `none`; `basic` (`--opensearch-user`, the password
+    /// from SENTIMAP_PASSWORD); `api-key` (SENTIMAP_API_KEY: `id:key` or base64); or `sigv4`, AWS
+    /// Signature V4 with credentials from the AWS SDK's default chain (environment, profile, SSO,
+    /// container or instance role), for an IAM-only Amazon OpenSearch Service domain or an
+    /// OpenSearch Serverless collection. Secrets are read from the environment, never from flags.
+    #[arg(long, value_enum, default_value = "none", requires = "opensearch")]
+    opensearch_auth: OpenSearchAuth,
+    /// User for `--opensearch-auth basic`.
+    #[arg(long, value_name = "USER", requires = "opensearch")]
+    opensearch_user: Option<String>,
+    /// SigV4 service: `es` (managed domains) or `aoss` (Serverless collections).
+    #[arg(long, default_value = "es", value_parser = parse_service, requires = "opensearch")]
+    sigv4_service: sigv4::Service,
+    /// SigV4 signing region (default: the SDK's, from AWS_REGION or the profile).
+    #[arg(long, requires = "opensearch")]
+    region: Option<String>,
     /// Only serve the dashboard over what is stored: ingest nothing.
     #[arg(long)]
     serve_only: bool,
@@ -79,6 +95,61 @@ pub(crate) struct DemoArgs {
     /// settings; its sink settings are replaced by the demo's local folder.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+}
+
+/// `--opensearch-auth` values (the indexer's `SENTIMAP_AUTH` ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OpenSearchAuth {
+    /// No authentication.
+    None,
+    /// HTTP basic auth.
+    Basic,
+    /// An API key.
+    ApiKey,
+    /// AWS Signature V4.
+    Sigv4,
+}
+
+fn parse_service(s: &str) -> Result<sigv4::Service, String> {
+    s.parse()
+}
+
+/// The password or API key named by `var`, from the environment only.
+fn secret_env(var: &str, what: &str) -> anyhow::Result<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(v),
+        _ => anyhow::bail!("--opensearch-auth {what} needs {var} in the environment"),
+    }
+}
+
+impl DemoArgs {
+    /// The store's authentication from the flags (credentials and region from the AWS SDK's
+    /// default chain for SigV4).
+    async fn opensearch_auth(&self) -> anyhow::Result<Auth> {
+        Ok(match self.opensearch_auth {
+            OpenSearchAuth::None => Auth::None,
+            OpenSearchAuth::Basic => Auth::Basic {
+                username: self
+                    .opensearch_user
+                    .clone()
+                    .context("--opensearch-auth basic needs --opensearch-user")?,
+                password: secret_env("SENTIMAP_PASSWORD", "basic")?,
+            },
+            OpenSearchAuth::ApiKey => Auth::ApiKey(secret_env("SENTIMAP_API_KEY", "api-key")?),
+            OpenSearchAuth::Sigv4 => {
+                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let credentials = sdk.credentials_provider().context(
+                    "--opensearch-auth sigv4: the AWS SDK found no credentials provider",
+                )?;
+                let region = self
+                    .region
+                    .clone()
+                    .or_else(|| sdk.region().map(|r| r.to_string()))
+                    .context("--opensearch-auth sigv4 needs --region (or AWS_REGION)")?;
+                Auth::SigV4(sigv4::Signer::new(credentials, region, self.sigv4_service))
+            }
+        })
+    }
 }
 
 /// The demo's sources: the producer's, or none.
@@ -164,6 +235,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         match args.opensearch.clone() {
             Some(url) => {
                 let mut cfg = OpenSearchConfig::new(url);
+                cfg.auth = args.opensearch_auth().await?;
                 cfg.index = args.index.clone();
                 cfg.template = args
                     .index

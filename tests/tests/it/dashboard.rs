@@ -1,15 +1,18 @@
 //! The dashboard through the real server: `sentimap demo` as a process, its JSON API over HTTP, its
 //! embedded page, and its pipeline from delivered objects to the store.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sentimap_store::{GeoQuery, PostsQuery, SqliteStore, Store, SummaryQuery, TimelineQuery};
 use serde_json::Value;
 
-use crate::store::{fixture_docs, params, raw_posts};
+use crate::store::{fixture_docs, opensearch_url, params, raw_posts, unique};
 
 /// A running `sentimap demo`, stopped with SIGINT on drop. Its stdout is read on a thread to the
 /// end: closing the pipe early would make the demo's next line fail and stop it.
@@ -21,12 +24,17 @@ pub(crate) struct Demo {
 
 impl Demo {
     pub(crate) fn start(data_dir: &Path, extra: &[&str]) -> Demo {
+        Demo::start_with_env(data_dir, extra, &[])
+    }
+
+    pub(crate) fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Demo {
         let mut child = Command::new(crate::e2e::bin("sentimap"))
             .args(["demo", "--data-dir"])
             .arg(data_dir)
             .args(["--port", "0", "--poll-ms", "100"])
             .args(extra)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -339,4 +347,349 @@ async fn demo_indexes_delivered_objects_dead_letters_bad_records_and_continues_a
         out.contains("Stopped: 1 objects"),
         "the rerun processed only the new object: {out}"
     );
+}
+
+/// Dummy credentials the SigV4 proxy knows (no real AWS account is involved).
+const PROXY_KEY_ID: &str = "AKIDSIGV4PROXYTEST";
+const PROXY_SECRET: &str = "proxySECRET/only+for+the+local+test+bed";
+const PROXY_TOKEN: &str = "proxySESSIONtoken/for+the+local+test+bed";
+const PROXY_REGION: &str = "eu-west-1";
+
+/// A reverse proxy in front of the test bed's OpenSearch node that, like an IAM-only Amazon
+/// OpenSearch Service domain, lets through only requests carrying a valid `AWS4-HMAC-SHA256`
+/// signature: each one is recomputed with aws-sigv4 from the bytes received and the proxy's copy of
+/// the credentials, and must match. Everything else gets 403.
+struct SigV4Proxy {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    passed: Arc<AtomicUsize>,
+    refused: Arc<Mutex<Vec<String>>>,
+}
+
+impl SigV4Proxy {
+    fn start(upstream: &str) -> SigV4Proxy {
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binding the proxy");
+        listener.set_nonblocking(true).expect("nonblocking proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let passed = Arc::new(AtomicUsize::new(0));
+        let refused = Arc::new(Mutex::new(Vec::new()));
+        let (stop2, passed2, refused2) = (stop.clone(), passed.clone(), refused.clone());
+        std::thread::spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let (up, passed, refused) =
+                            (upstream.clone(), passed2.clone(), refused2.clone());
+                        std::thread::spawn(move || proxy_one(stream, &up, &passed, &refused));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        SigV4Proxy {
+            port,
+            stop,
+            passed,
+            refused,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for SigV4Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Why a request's signature is not the one the proxy computes, or `None` when it is.
+fn check_signature(
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Option<String> {
+    let get = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.as_str())
+    };
+    let Some(auth) = get("authorization") else {
+        return Some("no Authorization header".into());
+    };
+    if !auth.starts_with(sentimap_store::sigv4::SCHEME) {
+        return Some(format!("scheme is not {}", sentimap_store::sigv4::SCHEME));
+    }
+    let Some(date) = get("x-amz-date") else {
+        return Some("no x-amz-date".into());
+    };
+    let time = match time::PrimitiveDateTime::parse(
+        date,
+        time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"),
+    ) {
+        Ok(t) => std::time::SystemTime::from(t.assume_utc()),
+        Err(e) => return Some(format!("x-amz-date {date:?}: {e}")),
+    };
+    let creds = aws_credential_types::Credentials::new(
+        PROXY_KEY_ID,
+        PROXY_SECRET,
+        Some(PROXY_TOKEN.to_owned()),
+        None,
+        "proxy",
+    );
+    let url = match url::Url::parse(&format!(
+        "http://{}{target}",
+        get("host").unwrap_or_default()
+    )) {
+        Ok(u) => u,
+        Err(e) => return Some(format!("url: {e}")),
+    };
+    let want = match sentimap_store::sigv4::sign_headers(
+        method,
+        &url,
+        get("content-type").unwrap_or_default(),
+        body,
+        &creds,
+        PROXY_REGION,
+        "es",
+        time,
+    ) {
+        Ok(w) => w,
+        Err(e) => return Some(e),
+    };
+    for (name, value) in &want {
+        if get(name) != Some(value.as_str()) {
+            return Some(format!("{name} differs: got {:?}", get(name)));
+        }
+    }
+    None
+}
+
+fn proxy_one(
+    stream: TcpStream,
+    upstream: &str,
+    passed: &AtomicUsize,
+    refused: &Mutex<Vec<String>>,
+) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let Ok(read_half) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(read_half);
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let mut headers: Vec<(String, String)> = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let (method, target) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let mut client = stream;
+    if let Some(why) = check_signature(method, target, &headers, &body) {
+        refused
+            .lock()
+            .expect("refused lock")
+            .push(format!("{method} {target}: {why}"));
+        let answer = r#"{"message":"The request signature we calculated does not match the signature you provided."}"#;
+        let _ = write!(
+            client,
+            "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+            answer.len()
+        );
+        return;
+    }
+    passed.fetch_add(1, Ordering::Relaxed);
+    let Ok(mut up) = TcpStream::connect(upstream) else {
+        return;
+    };
+    let content_type = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| "application/json".into());
+    let _ = write!(
+        up,
+        "{method} {target} HTTP/1.1\r\nHost: {upstream}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = up.write_all(&body);
+    let mut answer = Vec::new();
+    let _ = up.read_to_end(&mut answer);
+    // Relay the answer, closing this connection after it.
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(answer.len());
+    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut out = format!("{}\r\n", lines.next().unwrap_or("HTTP/1.1 502 Bad Gateway"));
+    for l in lines.filter(|l| !l.to_ascii_lowercase().starts_with("connection:")) {
+        out.push_str(l);
+        out.push_str("\r\n");
+    }
+    out.push_str("Connection: close\r\n");
+    let _ = client.write_all(out.as_bytes());
+    // `split` points at the blank line's "\r\n\r\n": the head above ends with one "\r\n".
+    let _ = client.write_all(&answer[(split + 2).min(answer.len())..]);
+    let _ = client.flush();
+}
+
+/// Issue 7: the dashboard reads (and the demo writes) an IAM-only OpenSearch domain with SigV4:
+/// every request passes a proxy that checks its signature, and the answers equal those read from
+/// the node directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue7_dashboard_signs_its_opensearch_requests_with_sigv4() {
+    let url = opensearch_url();
+    let index = unique("sentimap-sigv4");
+    let proxy = SigV4Proxy::start(&url);
+    // The proxy refuses what is not signed.
+    let resp = reqwest::get(format!("{}/_cluster/health", proxy.url()))
+        .await
+        .expect("GET through the proxy");
+    assert_eq!(resp.status().as_u16(), 403);
+    assert_eq!(proxy.refused.lock().unwrap().len(), 1);
+    proxy.refused.lock().unwrap().clear();
+
+    let dir = tempfile::tempdir().unwrap();
+    let posts: Vec<String> = raw_posts(41, 90).iter().map(Value::to_string).collect();
+    deliver(
+        &dir.path().join("firehose"),
+        "2024/12/25/00",
+        "s-1-2024-12-25-00-00-00-a",
+        &posts,
+    );
+    let proxy_url = proxy.url();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", PROXY_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", PROXY_SECRET),
+        ("AWS_SESSION_TOKEN", PROXY_TOKEN),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/nonexistent/sentimap-sigv4-config"),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/sentimap-sigv4-credentials",
+        ),
+    ];
+    let demo = Demo::start_with_env(
+        dir.path(),
+        &[
+            "--source",
+            "none",
+            "--opensearch",
+            &proxy_url,
+            "--index",
+            &index,
+            "--opensearch-auth",
+            "sigv4",
+            "--region",
+            PROXY_REGION,
+        ],
+        &env,
+    );
+    wait_total(&demo.url, 90).await;
+    let refused = proxy.refused.lock().unwrap().clone();
+    assert!(refused.is_empty(), "the proxy refused: {refused:?}");
+    assert!(
+        proxy.passed.load(Ordering::Relaxed) >= 3,
+        "template, bulk and searches went through"
+    );
+
+    // The same answers as the node gives directly.
+    let mut cfg = sentimap_store::OpenSearchConfig::new(url.clone());
+    cfg.index = index.clone();
+    let direct = sentimap_store::OpenSearchStore::new(cfg).unwrap();
+    let cases: &[(&str, &[(&str, &str)])] = &[
+        ("summary", &[]),
+        (
+            "summary",
+            &[("q", "christmas"), ("label", "positive,negative")],
+        ),
+        ("geo", &[("zoom", "2"), ("max_points", "10")]),
+        ("timeline", &[("interval", "1h")]),
+        ("posts", &[("q", "paris"), ("limit", "5")]),
+    ];
+    for (ep, p) in cases {
+        let query: Vec<String> = p.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let (status, via_demo) = get(&format!("{}/api/{ep}?{}", demo.url, query.join("&"))).await;
+        assert_eq!(status, 200, "{ep} {p:?}: {via_demo}");
+        let raw = params(p);
+        let want = match *ep {
+            "summary" => serde_json::to_value(
+                direct
+                    .summary(SummaryQuery::parse(&raw).unwrap())
+                    .await
+                    .unwrap(),
+            ),
+            "geo" => {
+                serde_json::to_value(direct.geo(GeoQuery::parse(&raw).unwrap()).await.unwrap())
+            }
+            "timeline" => serde_json::to_value(
+                direct
+                    .timeline(TimelineQuery::parse(&raw).unwrap())
+                    .await
+                    .unwrap(),
+            ),
+            _ => serde_json::to_value(
+                direct
+                    .posts(PostsQuery::parse(&raw).unwrap())
+                    .await
+                    .unwrap(),
+            ),
+        }
+        .unwrap();
+        assert_eq!(via_demo, want, "{ep} {p:?}");
+    }
+
+    // A signature made with another secret is refused, and the store says so.
+    let wrong = aws_credential_types::Credentials::new(
+        PROXY_KEY_ID,
+        "not-the-secret",
+        Some(PROXY_TOKEN.to_owned()),
+        None,
+        "test",
+    );
+    let mut cfg = sentimap_store::OpenSearchConfig::new(proxy_url);
+    cfg.index = index;
+    cfg.auth = sentimap_store::Auth::SigV4(sentimap_store::sigv4::Signer::new(
+        aws_credential_types::provider::SharedCredentialsProvider::new(wrong),
+        PROXY_REGION,
+        sentimap_store::sigv4::Service::Es,
+    ));
+    let forged = sentimap_store::OpenSearchStore::new(cfg).unwrap();
+    let err = forged
+        .summary(SummaryQuery::parse(&params(&[])).unwrap())
+        .await
+        .expect_err("a wrong secret is refused");
+    assert!(err.to_string().contains("403"), "{err}");
+    assert_eq!(proxy.refused.lock().unwrap().len(), 1);
 }

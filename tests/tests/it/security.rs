@@ -1441,3 +1441,111 @@ fn indexer_never_logs_aws_credentials_when_signing() {
         );
     }
 }
+
+/// The demo indexing into (and its dashboard reading) a search engine with `auth` flags and env.
+fn dashboard(search: &FakeUpstream, aws: &FakeUpstream, dir: &Path, auth: &[&str]) -> Command {
+    let firehose = dir.join("data/firehose/2024/12/25/10");
+    fs::create_dir_all(&firehose).expect("creating the delivery folder");
+    let posts = [
+        r#"{"id_str":"1","text":"merry christmas","created_at":"Wed Dec 25 10:00:00 +0000 2024","user":{"id_str":"7","screen_name":"a"},"coordinates":{"type":"Point","coordinates":[-0.12,51.5]},"lang":"en"}"#,
+        r#"{"not json"#,
+    ];
+    fs::write(
+        firehose.join("s-1-2024-12-25-10-00-00-a"),
+        posts.join("\n") + "\n",
+    )
+    .expect("writing the object");
+    let mut cmd = base_command(&binary("sentimap"), &aws.url());
+    cmd.arg("demo")
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["--port", "0", "--poll-ms", "100", "--source", "none"])
+        .args(["--opensearch", &search.url(), "--index", "leak-test"])
+        .args(auth)
+        .env("RUST_LOG", "info,sentimap=trace,sentimap_store=trace");
+    cmd
+}
+
+#[test]
+fn dashboard_never_logs_aws_credentials_when_signing() {
+    for status in [200, 403] {
+        let (search, aws, dir) = (
+            fake_search(status),
+            fake_aws(),
+            scratch(&format!("dashboard-sigv4-{status}")),
+        );
+        let cmd = dashboard(
+            &search,
+            &aws,
+            &dir,
+            &["--opensearch-auth", "sigv4", "--region", "eu-west-1"],
+        );
+        let out = run(cmd, Duration::from_secs(6), &dir);
+        assert!(
+            search.saw("AWS4-HMAC-SHA256") && search.saw(AWS_TOKEN),
+            "the demo never signed with the session credentials; it saw {:?}\n{}",
+            search.requests(),
+            out.lines.join("\n")
+        );
+        assert_no_secret(
+            &format!("sentimap demo --opensearch, SigV4, engine {status}"),
+            &out,
+            &aws_secrets(),
+        );
+    }
+}
+
+#[test]
+fn dashboard_never_logs_a_basic_auth_password_or_an_api_key() {
+    for status in [200, 401] {
+        let (search, aws, dir) = (
+            fake_search(status),
+            fake_aws(),
+            scratch(&format!("dashboard-basic-{status}")),
+        );
+        let mut cmd = dashboard(
+            &search,
+            &aws,
+            &dir,
+            &[
+                "--opensearch-auth",
+                "basic",
+                "--opensearch-user",
+                "sentimap-reader",
+            ],
+        );
+        cmd.env("SENTIMAP_PASSWORD", OS_PASSWORD);
+        let out = run(cmd, Duration::from_secs(6), &dir);
+        let basic = base64(format!("sentimap-reader:{OS_PASSWORD}").as_bytes());
+        assert!(
+            search.saw(&format!("Basic {basic}")),
+            "the demo never sent the password (engine answering {status}); it saw {:?}\n{}",
+            search.requests(),
+            out.lines.join("\n")
+        );
+        let mut secrets = aws_secrets();
+        secrets.push(("OpenSearch password", OS_PASSWORD.to_owned()));
+        secrets.push(("basic auth header (base64)", basic));
+        assert_no_secret(
+            &format!("sentimap demo --opensearch, basic auth, engine {status}"),
+            &out,
+            &secrets,
+        );
+    }
+    let (search, aws, dir) = (fake_search(401), fake_aws(), scratch("dashboard-apikey"));
+    let mut cmd = dashboard(&search, &aws, &dir, &["--opensearch-auth", "api-key"]);
+    let key = format!("leakid:{OS_API_KEY}");
+    cmd.env("SENTIMAP_API_KEY", &key);
+    let out = run(cmd, Duration::from_secs(6), &dir);
+    let encoded = base64(key.as_bytes());
+    assert!(
+        search.saw(&format!("ApiKey {encoded}")),
+        "the demo never sent the API key; it saw {:?}\n{}",
+        search.requests(),
+        out.lines.join("\n")
+    );
+    let mut secrets = aws_secrets();
+    secrets.push(("OpenSearch API key", OS_API_KEY.to_owned()));
+    secrets.push(("API key header (base64)", encoded));
+    assert_no_secret("sentimap demo --opensearch, API key", &out, &secrets);
+}

@@ -149,6 +149,14 @@ async fn battery<S: Store>(s: &S) -> Vec<(String, Value)> {
             ("from", "1735100000000"),
         ],
         &[("top", "3")],
+        // One word over whole hours plus raw edges, with labels; several words (FTS5).
+        &[
+            ("q", "snow"),
+            ("from", "1735100000000"),
+            ("to", "1735150012345"),
+        ],
+        &[("q", "paris"), ("label", "negative"), ("top", "3")],
+        &[("q", "merry christmas"), ("label", "positive,neutral")],
         // Ranges that start and end inside an hour and a minute: rollups plus raw edges.
         &[
             ("from", "1735100000000"),
@@ -193,6 +201,28 @@ async fn battery<S: Store>(s: &S) -> Vec<(String, Value)> {
             ("max_points", "0"),
             ("label", "negative,positive"),
         ],
+        // Searches: cells, points, a box across the antimeridian, time edges, several words.
+        &[
+            ("q", "christmas"),
+            ("zoom", "2"),
+            ("max_points", "0"),
+            ("label", "positive,negative"),
+        ],
+        &[("q", "snow"), ("bbox", "-12,35,20,60"), ("zoom", "4")],
+        &[
+            ("q", "xmas"),
+            ("bbox", "170,-30,-165,0"),
+            ("zoom", "3"),
+            ("max_points", "0"),
+        ],
+        &[
+            ("q", "paris"),
+            ("zoom", "5"),
+            ("max_points", "0"),
+            ("from", "1735100000000"),
+            ("to", "1735150012345"),
+        ],
+        &[("q", "merry christmas"), ("zoom", "1"), ("max_points", "0")],
     ];
     let timeline: &[&[(&str, &str)]] = &[
         &[],
@@ -214,6 +244,22 @@ async fn battery<S: Store>(s: &S) -> Vec<(String, Value)> {
             ("to", "1735150012345"),
             ("label", "negative"),
         ],
+        // Searches: hourly from the word rollups plus edges, minutes from the postings, several
+        // words, automatic intervals.
+        &[
+            ("q", "christmas"),
+            ("interval", "1h"),
+            ("label", "negative"),
+        ],
+        &[
+            ("q", "christmas"),
+            ("from", "1735100000000"),
+            ("to", "1735150012345"),
+            ("interval", "3h"),
+        ],
+        &[("q", "snow"), ("interval", "5m")],
+        &[("q", "london")],
+        &[("q", "merry christmas"), ("label", "positive")],
     ];
     let posts: &[&[(&str, &str)]] = &[
         &[],
@@ -224,6 +270,16 @@ async fn battery<S: Store>(s: &S) -> Vec<(String, Value)> {
             ("from", "2024-12-26T00:00:00Z"),
             ("to", "2024-12-26T01:00:00Z"),
         ],
+        // Searches: with labels, in a range with edges, several words, nothing found.
+        &[("q", "christmas"), ("label", "negative"), ("limit", "20")],
+        &[
+            ("q", "snow"),
+            ("from", "1735100000000"),
+            ("to", "1735150012345"),
+            ("limit", "5"),
+        ],
+        &[("q", "merry christmas"), ("limit", "10")],
+        &[("q", "zanzibar")],
     ];
     let mut out = Vec::new();
     for p in summary {
@@ -304,7 +360,7 @@ fn same(path: &str, a: &Value, b: &Value) -> Result<(), String> {
     }
 }
 
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock after 1970")
@@ -604,6 +660,8 @@ async fn issue7_sqlite_rollups_follow_upserts() {
             p.lon = (p.lon - 31.0).max(-179.0);
         }
         d.hashtags_folded = vec![format!("moved{}", i % 4)];
+        // New words: the old ones leave the posting lists and the word rollups.
+        d.text = d.text.replace("Christmas", "Snow").replace("from", "near");
     }
     let dir = tempfile::tempdir().unwrap();
     let churned = SqliteStore::open(dir.path().join("churned.sqlite")).unwrap();
