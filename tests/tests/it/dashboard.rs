@@ -569,7 +569,7 @@ fn proxy_one(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue7_dashboard_signs_its_opensearch_requests_with_sigv4() {
     let url = opensearch_url();
-    let index = unique("sentimap-sigv4");
+    let index = unique("sigv4-map");
     let proxy = SigV4Proxy::start(&url);
     // The proxy refuses what is not signed.
     let resp = reqwest::get(format!("{}/_cluster/health", proxy.url()))
