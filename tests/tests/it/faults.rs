@@ -406,8 +406,20 @@ async fn index_objects(
 ) -> Value {
     let s3 = testbed::s3_client(sdk);
     let keys = e2e::keys(&s3, bucket, e2e::RAW_PREFIX).await;
-    let app = lambda::app(sdk, index, extra);
-    app.handle(lambda::s3_event(bucket, &keys))
+    handle_keys(sdk, index, bucket, &keys, extra).await
+}
+
+/// The Lambda handler, configured by `extra` over the test bed's defaults, run once on an S3 event
+/// for `keys`; its answer.
+async fn handle_keys(
+    sdk: &aws_config::SdkConfig,
+    index: &str,
+    bucket: &str,
+    keys: &[String],
+    extra: &[(&str, &str)],
+) -> Value {
+    lambda::app(sdk, index, extra)
+        .handle(lambda::s3_event(bucket, keys))
         .await
         .unwrap_or_else(|e| panic!("handler failed: {e:?}"))
 }
@@ -597,19 +609,18 @@ async fn opensearch_429_row() -> Row {
     let proxy = lambda::fault_proxy(plan).await;
     let url = proxy.url();
     let index = testbed::unique_name("faults-429");
-    let app = lambda::app(
+    let answer = handle_keys(
         &aws,
         &index,
+        &bucket,
+        &[key],
         &[
             ("SENTIMAP_INDEX_URL", &url),
             ("SENTIMAP_BULK_MAX_BYTES", "65536"),
             ("SENTIMAP_MAX_RETRIES", "30"),
         ],
-    );
-    let answer = app
-        .handle(lambda::s3_event(&bucket, &[key]))
-        .await
-        .unwrap_or_else(|e| panic!("handler: {e:?}"));
+    )
+    .await;
     let stats = proxy.stats();
     let (arrived, lost, duplicated) = index_check(&index, &ids).await;
     Row {
@@ -659,9 +670,11 @@ async fn node_restart_row() -> Row {
     .expect("proxy");
     let url = proxy.url();
     let index = testbed::unique_name("faults-down");
-    let app = lambda::app(
+    let answer = handle_keys(
         &aws,
         &index,
+        &bucket,
+        &[key],
         &[
             ("SENTIMAP_INDEX_URL", &url),
             ("SENTIMAP_BULK_MAX_BYTES", "65536"),
@@ -669,11 +682,8 @@ async fn node_restart_row() -> Row {
             ("SENTIMAP_RETRY_MIN_DELAY_MS", "100"),
             ("SENTIMAP_RETRY_MAX_DELAY_MS", "800"),
         ],
-    );
-    let answer = app
-        .handle(lambda::s3_event(&bucket, &[key]))
-        .await
-        .unwrap_or_else(|e| panic!("handler: {e:?}"));
+    )
+    .await;
     let (arrived, lost, duplicated) = index_check(&index, &ids).await;
     Row {
         fault: "OpenSearch node gone mid-bulk (proxy)",
@@ -775,9 +785,11 @@ async fn node_kill_restart_row() -> Row {
     .expect("proxy");
     let url = proxy.url();
     let index = testbed::unique_name("faults-kill");
-    let app = lambda::app(
+    let answer = handle_keys(
         &aws,
         &index,
+        &bucket,
+        &[key],
         &[
             ("SENTIMAP_INDEX_URL", &url),
             ("SENTIMAP_BULK_MAX_BYTES", "2097152"),
@@ -786,11 +798,8 @@ async fn node_kill_restart_row() -> Row {
             ("SENTIMAP_RETRY_MIN_DELAY_MS", "500"),
             ("SENTIMAP_RETRY_MAX_DELAY_MS", "5000"),
         ],
-    );
-    let answer = app
-        .handle(lambda::s3_event(&bucket, &[key]))
-        .await
-        .unwrap_or_else(|e| panic!("handler: {e:?}"));
+    )
+    .await;
     let handle = restart.lock().expect("lock").take();
     let away = handle
         .expect("the node was killed (a second bulk request was sent)")
