@@ -2,8 +2,8 @@
 # Installs what the real-service test bed (scripts/testbed) runs on; each step is skipped when done:
 #   - Java 17+ and Maven (apt, only when missing and we may install packages);
 #   - moto in server mode, pinned in testbed/moto/requirements.txt, in the git-ignored venv .venv/testbed;
-#   - the OpenSearch launcher (testbed/opensearch), built by Maven from Maven Central artifacts into
-#     testbed/opensearch/target (classes plus the runtime class path in lib/).
+#   - the search node launcher (testbed/opensearch), built by Maven from Maven Central artifacts into
+#     testbed/opensearch/target/ENGINE (classes plus the runtime class path in lib/), per engine.
 # A stamp holding the hash of the inputs marks each finished step, so an edit to the pin, the pom or the
 # launcher source rebuilds it and nothing else does.
 set -euo pipefail
@@ -59,15 +59,20 @@ else
   log "moto: $("$venv/bin/python" -c 'import moto; print(moto.__version__)') installed"
 fi
 
-# The OpenSearch launcher: the inputs are the pom and the source; config/ is read at run time.
+# The search node launcher, one build per engine (TESTBED_ENGINES, default all three: OpenSearch 2.19
+# for the test bed, OpenSearch 1.3 and Elasticsearch 7.17 for the compatibility tests). The inputs are
+# the pom and the source; config/ is read at run time.
 os_hash=$(cd "$os_dir" && find pom.xml src -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
-if [[ -d "$os_dir/target/lib" && "$(cat "$os_dir/target/.sentimap-stamp" 2>/dev/null)" == "$os_hash" ]]; then
-  log "opensearch launcher: up to date ($(find "$os_dir/target/lib" -name '*.jar' | wc -l) jars)"
-else
-  log "opensearch launcher: building with Maven (the first build downloads about 85 MB into ~/.m2)"
-  rm -rf "$os_dir/target/lib"
+for engine in ${TESTBED_ENGINES:-opensearch2 opensearch1 elasticsearch7}; do
+  build=$os_dir/target/$engine
+  if [[ -d "$build/lib" && "$(cat "$build/.sentimap-stamp" 2>/dev/null)" == "$os_hash" ]]; then
+    log "$engine launcher: up to date ($(find "$build/lib" -name '*.jar' | wc -l) jars)"
+    continue
+  fi
+  log "$engine launcher: building with Maven (the first build downloads 40-85 MB into ~/.m2)"
+  rm -rf "$build/lib"
   # Debian's Maven prints colour resets even in batch mode: strip them, keep any error text.
-  mvn -B -q -f "$os_dir/pom.xml" package 2>&1 | sed 's/\x1b\[[0-9;]*m//g'
-  echo "$os_hash" >"$os_dir/target/.sentimap-stamp"
-  log "opensearch launcher: built ($(find "$os_dir/target/lib" -name '*.jar' | wc -l) jars)"
-fi
+  mvn -B -q -P "$engine" -f "$os_dir/pom.xml" package 2>&1 | sed 's/\x1b\[[0-9;]*m//g'
+  echo "$os_hash" >"$build/.sentimap-stamp"
+  log "$engine launcher: built ($(find "$build/lib" -name '*.jar' | wc -l) jars)"
+done

@@ -18,8 +18,10 @@
 //! The services are shared by every test of the run (and keep their state between runs of one test
 //! bed): name indices, buckets and streams with [`unique_name`], never wipe moto.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
@@ -191,5 +193,81 @@ impl OpenSearch {
             .json(reqwest::Method::PUT, &path, Some(&template))
             .await;
         assert!(status.is_success(), "PUT {path}: {status} {body}");
+    }
+}
+
+/// A search node of a test's own, started by `scripts/testbed` with another state folder and the
+/// `opensearch` service only: a node the fault suite may kill, or an older engine for the
+/// compatibility tests (`engine`: opensearch2, opensearch1, elasticsearch7; see `TESTBED_ENGINE`).
+/// Its port and data survive a restart; dropping it stops it.
+#[derive(Debug)]
+pub struct OwnNode {
+    state: PathBuf,
+    engine: String,
+    /// The node's base URL.
+    pub url: String,
+}
+
+impl OwnNode {
+    fn testbed(&self, command: &str) -> Output {
+        let script = crate::repo_root().join("scripts/testbed");
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg(command)
+            .env("TESTBED_STATE", &self.state)
+            .env("TESTBED_SERVICES", "opensearch")
+            .env("TESTBED_ENGINE", &self.engine)
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
+        assert!(
+            out.status.success(),
+            "scripts/testbed {command} failed (TESTBED_ENGINE={})",
+            self.engine
+        );
+        out
+    }
+
+    /// Starts (or finds running) the node of `engine` whose state lives in `state`.
+    pub fn start(state: PathBuf, engine: &str) -> OwnNode {
+        let mut node = OwnNode {
+            state,
+            engine: engine.to_string(),
+            url: String::new(),
+        };
+        let out = node.testbed("start");
+        node.url = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("export OPENSEARCH_URL="))
+            .expect("scripts/testbed start prints OPENSEARCH_URL")
+            .to_string();
+        node
+    }
+
+    /// SIGKILL (no shutdown of any kind), then a start on the same port and data; the seconds the
+    /// node was away.
+    pub fn kill_and_restart(&self) -> f64 {
+        let t = Instant::now();
+        let pid = std::fs::read_to_string(self.state.join("opensearch.pid")).expect("node pid");
+        let status = Command::new("kill")
+            .args(["-KILL", pid.trim()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -KILL {pid}");
+        while Path::new(&format!("/proc/{}", pid.trim())).exists() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let again = self.testbed("start");
+        assert!(
+            String::from_utf8_lossy(&again.stdout).contains(&self.url),
+            "the node came back on another port"
+        );
+        t.elapsed().as_secs_f64()
+    }
+}
+
+impl Drop for OwnNode {
+    fn drop(&mut self) {
+        self.testbed("stop");
     }
 }

@@ -19,7 +19,7 @@ use sentimap::produce::source::generate::Format;
 use sentimap::produce::{Generator, Summary};
 use sentimap_core::normalize;
 use sentimap_tests::proxy::{Action, Proxy, Reply};
-use sentimap_tests::testbed::{self, OpenSearch};
+use sentimap_tests::testbed::{self, OpenSearch, OwnNode};
 use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -701,71 +701,11 @@ async fn node_restart_row() -> Row {
     }
 }
 
-/// A node of the fault suite's own, so it can be killed: `scripts/testbed` with another state
-/// folder and OpenSearch only. Its port and data survive a restart; dropping it stops it.
-struct OwnNode {
-    state: std::path::PathBuf,
-    url: String,
-}
-
-impl OwnNode {
-    fn testbed(state: &std::path::Path, command: &str) -> std::process::Output {
-        let script = sentimap_tests::repo_root().join("scripts/testbed");
-        let out = Command::new("bash")
-            .arg(&script)
-            .arg(command)
-            .env("TESTBED_STATE", state)
-            .env("TESTBED_SERVICES", "opensearch")
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
-        assert!(out.status.success(), "scripts/testbed {command} failed");
-        out
-    }
-
-    fn start(state: std::path::PathBuf) -> OwnNode {
-        let out = OwnNode::testbed(&state, "start");
-        let url = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .find_map(|l| l.strip_prefix("export OPENSEARCH_URL="))
-            .expect("scripts/testbed start prints OPENSEARCH_URL")
-            .to_string();
-        OwnNode { state, url }
-    }
-
-    /// SIGKILL (no shutdown of any kind), then a start on the same port and data; the seconds the
-    /// node was away.
-    fn kill_and_restart(&self) -> f64 {
-        let t = Instant::now();
-        let pid = std::fs::read_to_string(self.state.join("opensearch.pid")).expect("node pid");
-        let status = Command::new("kill")
-            .args(["-KILL", pid.trim()])
-            .status()
-            .expect("kill");
-        assert!(status.success(), "kill -KILL {pid}");
-        while std::path::Path::new(&format!("/proc/{}", pid.trim())).exists() {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let again = OwnNode::testbed(&self.state, "start");
-        assert!(
-            String::from_utf8_lossy(&again.stdout).contains(&self.url),
-            "the node came back on another port"
-        );
-        t.elapsed().as_secs_f64()
-    }
-}
-
-impl Drop for OwnNode {
-    fn drop(&mut self) {
-        OwnNode::testbed(&self.state, "stop");
-    }
-}
-
 async fn node_kill_restart_row() -> Row {
     let t = Instant::now();
     let (aws, s3, bucket) = new_bucket("faults-kill").await;
     let (key, ids) = put_posts(&s3, &bucket, "kill", 60_000, 20_000).await;
-    let node = Arc::new(OwnNode::start(e2e::scratch("faults-node")));
+    let node = Arc::new(OwnNode::start(e2e::scratch("faults-node"), "opensearch2"));
     // The second bulk request (of about 5,000 documents) is forwarded; 100 ms later, while the node
     // is indexing it, the node is killed with SIGKILL and started again on its port and data.
     let restart: Arc<Mutex<Option<std::thread::JoinHandle<f64>>>> = Arc::default();

@@ -3,6 +3,7 @@
 // Test code may panic on unexpected values: that is how it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod compat;
 mod dashboard;
 mod e2e;
 mod faults;

@@ -370,7 +370,13 @@ pub(crate) fn unique(prefix: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_and_opensearch_answer_the_same() {
-    let url = opensearch_url();
+    sqlite_and_search_node_agree(opensearch_url()).await;
+}
+
+/// Indexes the same 1,500 documents into SQLite and into the node at `url` (OpenSearch or
+/// Elasticsearch) through their stores, and runs the whole query battery against both: the answers
+/// must be equal. Also the compatibility tests' check for the older engines.
+pub(crate) async fn sqlite_and_search_node_agree(url: String) {
     let docs = fixture_docs(11, 1_500);
     let dir = tempfile::tempdir().unwrap();
     let sqlite = SqliteStore::open(dir.path().join("store.sqlite")).unwrap();
