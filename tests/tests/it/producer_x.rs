@@ -1,6 +1,7 @@
 //! The X source against a fake X API on 127.0.0.1: `oauth2/token`, rule sync with a dry run, and a
 //! filtered stream (chunked HTTP with keep-alive lines) that disconnects, answers 503, answers 429
-//! TooManyConnections and stalls, proving reconnects on X's schedule with test-scaled delays.
+//! TooManyConnections and stalls, proving reconnects on X's schedule with test-scaled delays; the
+//! rules endpoints answer a 429 and a 503 once each, which are retried on the same schedule.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -138,6 +139,7 @@ async fn serve(
     hold: CancellationToken,
 ) {
     let mut stream_n = 0usize;
+    let mut rules_n = 0usize;
     loop {
         let Ok((mut sock, _)) = listener.accept().await else {
             return;
@@ -176,6 +178,22 @@ async fn serve(
             continue;
         }
         if path.starts_with("/2/tweets/search/stream/rules") {
+            // The first listing is rate limited and the first dry run meets a 503: both are retried.
+            let n = rules_n;
+            rules_n += 1;
+            if n == 0 {
+                respond(&mut sock, "429 Too Many Requests", r#"{"title":"Too Many Requests","detail":"Too Many Requests","type":"about:blank","status":429}"#).await;
+                continue;
+            }
+            if n == 2 {
+                respond(
+                    &mut sock,
+                    "503 Service Unavailable",
+                    r#"{"title":"Service Unavailable"}"#,
+                )
+                .await;
+                continue;
+            }
             let answer = if method == "GET" {
                 json!({"data": [
                     {"id": "100", "value": "old rule", "tag": "sentimap:0"},
@@ -272,26 +290,42 @@ async fn x_stream_reconnects_on_disconnect_503_429_and_stall_with_x_backoff() {
         .iter()
         .map(|c| c.1.split('?').next().unwrap_or(""))
         .collect();
+    // The listing is tried again after the 429 (X's 60 s, scaled) and the dry run after the 503
+    // (5 s, scaled); only then do the changes go out: the stale rule is deleted, ours added.
+    let rules: Vec<usize> = (0..seen.len())
+        .filter(|&i| paths[i] == "/2/tweets/search/stream/rules")
+        .collect();
+    assert_eq!(paths[0], "/oauth2/token", "{calls:?}");
+    assert_eq!(rules.len(), 6, "{calls:?}");
+    let method = |i: usize| calls[rules[i]].0.as_str();
     assert_eq!(
-        &paths[..4],
-        [
-            "/oauth2/token",
-            "/2/tweets/search/stream/rules",
-            "/2/tweets/search/stream/rules",
-            "/2/tweets/search/stream/rules"
-        ]
+        (0..6).map(method).collect::<Vec<_>>(),
+        ["GET", "GET", "POST", "POST", "POST", "POST"],
+        "{calls:?}"
+    );
+    let rules_gap = |i: usize| seen[rules[i + 1]].3.duration_since(seen[rules[i]].3);
+    assert!(
+        rules_gap(0) >= Duration::from_millis(600),
+        "429 -> 60 s x 0.01: {:?}",
+        rules_gap(0)
+    );
+    assert!(
+        rules_gap(2) >= Duration::from_millis(50),
+        "503 -> 5 s x 0.01: {:?}",
+        rules_gap(2)
     );
     // The dry run validates the addition before anything changes; then the stale rule goes.
-    assert!(calls[2].1.ends_with("?dry_run=true"), "{calls:?}");
-    let dry: Value = serde_json::from_str(&seen[2].2).expect("dry-run body");
+    assert!(calls[rules[2]].1.ends_with("?dry_run=true"), "{calls:?}");
+    assert!(calls[rules[3]].1.ends_with("?dry_run=true"), "{calls:?}");
+    let dry: Value = serde_json::from_str(&seen[rules[3]].2).expect("dry-run body");
     assert_eq!(dry["add"][0]["value"], "from:sentimap_test");
-    let delete: Value = serde_json::from_str(&seen[3].2).expect("delete body");
+    let delete: Value = serde_json::from_str(&seen[rules[4]].2).expect("delete body");
     assert_eq!(
         delete["delete"]["ids"],
         json!(["100"]),
         "only our stale rule"
     );
-    let add: Value = serde_json::from_str(&seen[4].2).expect("add body");
+    let add: Value = serde_json::from_str(&seen[rules[5]].2).expect("add body");
     assert_eq!(add["add"][0]["tag"], "sentimap:0");
     // The stream asks for the fields and expansions that carry places, coordinates and authors.
     let streams: Vec<&(String, String, String, Instant)> = seen

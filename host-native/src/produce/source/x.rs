@@ -1,6 +1,7 @@
 //! X API v2 filtered stream: app-only auth (a bearer token, or consumer key and secret exchanged at
 //! `oauth2/token`), rules synced from the config after a dry run, then the stream, reconnecting on
-//! X's documented schedule ([`super::reconnect`]).
+//! X's documented schedule ([`super::reconnect`]). A rules call that meets a 429, a 5xx or a network
+//! error is tried again on the same schedule (up to [`RULES_ATTEMPTS`] attempts).
 
 use std::time::Duration;
 
@@ -176,35 +177,65 @@ struct RuleItem {
     tag: Option<String>,
 }
 
+/// Attempts at one rules call before the producer gives up: the rules endpoints are rate limited
+/// per 15-minute window, and X's schedule for 429 (60 s, doubling) covers such a window in five.
+const RULES_ATTEMPTS: u32 = 6;
+
+/// One call to the rules endpoint built by `req`; a 429, a 5xx or a network error is tried again
+/// on X's reconnect schedule (scaled by `scale`), any other refusal is final.
 async fn rules_call(
-    http: &Client,
     token: &Secret,
-    req: reqwest::RequestBuilder,
+    req: impl Fn() -> reqwest::RequestBuilder,
     what: &str,
+    scale: f64,
 ) -> anyhow::Result<RulesAnswer> {
-    let _ = http;
-    let resp = req
-        .bearer_auth(token.expose())
-        .send()
-        .await
-        .with_context(|| format!("{what}: request failed"))?;
-    let status = resp.status();
-    let body = resp
-        .bytes()
-        .await
-        .with_context(|| format!("{what}: reading answer"))?;
-    if !status.is_success() {
-        bail!("{what}: X answered {status}: {}", snippet(&body));
-    }
-    let answer: RulesAnswer = serde_json::from_slice(&body)
-        .map_err(|e| anyhow!("{what}: unexpected answer ({e}): {}", snippet(&body)))?;
-    if !answer.errors.is_empty() {
-        bail!(
-            "{what}: X refused: {}",
-            serde_json::to_string(&answer.errors).unwrap_or_default()
+    let mut backoff = Backoff::new(scale);
+    let mut attempt = 1;
+    loop {
+        let (failure, why) = match req().bearer_auth(token.expose()).send().await {
+            Err(e) => (Failure::Network, format!("request failed: {e}")),
+            Ok(resp) => {
+                let status = resp.status();
+                let body = match resp.bytes().await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        return Err(anyhow!("{what}: reading answer: {e}"));
+                    }
+                };
+                if status.is_success() {
+                    let answer: RulesAnswer = serde_json::from_slice(&body).map_err(|e| {
+                        anyhow!("{what}: unexpected answer ({e}): {}", snippet(&body))
+                    })?;
+                    if !answer.errors.is_empty() {
+                        bail!(
+                            "{what}: X refused: {}",
+                            serde_json::to_string(&answer.errors).unwrap_or_default()
+                        );
+                    }
+                    return Ok(answer);
+                }
+                let why = format!("X answered {status}: {}", snippet(&body));
+                match status.as_u16() {
+                    429 => (Failure::RateLimited, why),
+                    500..=599 => (Failure::Http, why),
+                    _ => bail!("{what}: {why}"),
+                }
+            }
+        };
+        if attempt >= RULES_ATTEMPTS {
+            bail!("{what}: gave up after {attempt} attempts: {why}");
+        }
+        let delay = backoff.next(failure);
+        warn!(
+            attempt,
+            kind = ?failure,
+            delay_ms = delay.as_millis() as u64,
+            error = %why,
+            "{what}: retrying."
         );
+        tokio::time::sleep(delay).await;
+        attempt += 1;
     }
-    Ok(answer)
 }
 
 /// Makes this app's `sentimap` rules equal to `wanted`: validates additions with `dry_run`, then
@@ -214,9 +245,10 @@ pub async fn sync_rules(
     api_base: &str,
     token: &Secret,
     wanted: &[String],
+    scale: f64,
 ) -> anyhow::Result<()> {
     let url = format!("{api_base}/2/tweets/search/stream/rules");
-    let current = rules_call(http, token, http.get(&url), "listing stream rules").await?;
+    let current = rules_call(token, || http.get(&url), "listing stream rules", scale).await?;
     let ours: Vec<&RuleItem> = current
         .data
         .iter()
@@ -236,30 +268,30 @@ pub async fn sync_rules(
     if !add.is_empty() {
         let body = json!({ "add": add });
         rules_call(
-            http,
             token,
-            http.post(format!("{url}?dry_run=true")).json_body(&body),
+            || http.post(format!("{url}?dry_run=true")).json_body(&body),
             "validating stream rules (dry run)",
+            scale,
         )
         .await?;
     }
     if !stale.is_empty() {
         let body = json!({"delete": {"ids": stale}});
         rules_call(
-            http,
             token,
-            http.post(&url).json_body(&body),
+            || http.post(&url).json_body(&body),
             "deleting stale stream rules",
+            scale,
         )
         .await?;
     }
     if !add.is_empty() {
         let body = json!({ "add": add });
         rules_call(
-            http,
             token,
-            http.post(&url).json_body(&body),
+            || http.post(&url).json_body(&body),
             "adding stream rules",
+            scale,
         )
         .await?;
     }
@@ -313,7 +345,11 @@ pub async fn run(
     let token = bearer_token(&http, base, &creds).await?;
     if cfg.sync_rules {
         let rules = build_rules(filter, cfg)?;
-        sync_rules(&http, base, &token, &rules).await?;
+        tokio::select! {
+            biased;
+            _ = stop.cancelled() => return Ok(()),
+            synced = sync_rules(&http, base, &token, &rules, scale) => synced?,
+        }
     }
     let url = format!("{base}/2/tweets/search/stream?{STREAM_QUERY}");
     let stall = Duration::from_millis(cfg.stall_timeout_ms).mul_f64(scale);
