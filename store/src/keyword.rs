@@ -347,6 +347,16 @@ pub(crate) fn geo(conn: &Connection, word: &str, q: &GeoQuery) -> Result<crate::
     if let Some(g) = world_cells(conn, word, q)? {
         return Ok(g);
     }
+    geo_scan(conn, word, q, |_| true)
+}
+
+/// `/api/geo` from `word`'s postings in the box, those whose post `keep` accepts.
+fn geo_scan(
+    conn: &Connection,
+    word: &str,
+    q: &GeoQuery,
+    keep: impl Fn(i64) -> bool,
+) -> Result<crate::Geo, Error> {
     let f = &q.filters;
     let precision = q.precision();
     let (lo, hi) = bounds(f);
@@ -371,9 +381,13 @@ pub(crate) fn geo(conn: &Connection, word: &str, q: &GeoQuery) -> Result<crate::
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(ps))?;
     while let Some(r) = rows.next()? {
+        let rid: i64 = r.get(0)?;
+        if !keep(rid) {
+            continue;
+        }
         total += 1;
         if rids.len() <= q.max_points {
-            rids.push(r.get(0)?);
+            rids.push(rid);
         }
         let tile = Tile::of(r.get(2)?, r.get(3)?, MAX_ZOOM);
         let c = cells.entry((tile.x >> shift, tile.y >> shift)).or_default();
@@ -477,6 +491,162 @@ pub(crate) fn fts_query(words: &[String]) -> String {
         .join(" ")
 }
 
+/// The posts holding every word of a search of several: their row ids from FTS5 (sorted), and the
+/// rarest of the words (by the word rollup), whose posting list drives the reads; each of its
+/// postings is kept when its post is one of those.
+struct Matching {
+    all: Vec<i64>,
+    rarest: String,
+}
+
+impl Matching {
+    fn find(conn: &Connection, words: &[String]) -> Result<Matching, Error> {
+        let mut all: Vec<i64> = conn
+            .prepare_cached("SELECT rowid FROM posts_words WHERE posts_words MATCH ?1")?
+            .query_map([fts_query(words)], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if !all.is_sorted() {
+            all.sort_unstable();
+        }
+        let mut rarest: Option<(f64, &String)> = None;
+        let mut count = conn.prepare_cached("SELECT total(n) FROM roll_word WHERE word = ?1")?;
+        for w in words {
+            let n: f64 = count.query_row([w], |r| r.get(0))?;
+            if rarest.is_none_or(|(m, _)| n < m) {
+                rarest = Some((n, w));
+            }
+        }
+        Ok(Matching {
+            all,
+            rarest: rarest.map(|(_, w)| w.clone()).unwrap_or_default(),
+        })
+    }
+
+    fn holds(&self, rid: i64) -> bool {
+        self.all.binary_search(&rid).is_ok()
+    }
+
+    /// Hands `(rid, label, t, c32)` of every matching post in the filters' labels and range to
+    /// `each`.
+    fn each(
+        &self,
+        conn: &Connection,
+        f: &Filters,
+        mut each: impl FnMut(i64, i64, i64, f64),
+    ) -> Result<(), Error> {
+        let (lo, hi) = bounds(f);
+        let codes = label_codes(f);
+        let mut ps = word_params(&self.rarest, &codes);
+        ps.extend([lo, hi].map(Value::Integer));
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT rid, label, t, c32 FROM post_words
+             WHERE word = ? AND label IN ({}) AND t >= ? AND t < ?",
+            marks(codes.len())
+        ))?;
+        let mut rows = stmt.query(params_from_iter(ps))?;
+        while let Some(r) = rows.next()? {
+            let rid: i64 = r.get(0)?;
+            if self.holds(rid) {
+                each(rid, r.get(1)?, r.get(2)?, r.get(3)?);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Row ids per statement when the hashtags of a list of posts are counted.
+const TAG_CHUNK: usize = 2_000;
+
+/// `/api/summary` for a search of several words: counts, sums and times from the rarest word's
+/// postings that hold the others; the hashtags of those posts counted by index seeks (`tags_rid`,
+/// in row id order), [`TAG_CHUNK`] posts per statement.
+pub(crate) fn summary_all(
+    conn: &Connection,
+    words: &[String],
+    q: &SummaryQuery,
+) -> Result<Summary, Error> {
+    let f = &q.filters;
+    let m = Matching::find(conn, words)?;
+    let mut labels: BTreeMap<i64, u64> = BTreeMap::new();
+    let (mut sum, mut first, mut last) = (0.0, None::<i64>, None::<i64>);
+    let mut rids: Vec<i64> = Vec::new();
+    m.each(conn, f, |rid, label, t, c32| {
+        rids.push(rid);
+        *labels.entry(label).or_default() += 1;
+        sum += c32;
+        first = Some(first.map_or(t, |x| x.min(t)));
+        last = Some(last.map_or(t, |x| x.max(t)));
+    })?;
+    let mut counts = LabelCounts::default();
+    for (l, n) in labels {
+        counts.add(code_label(l)?, n);
+    }
+    let mut tags: BTreeMap<String, i64> = BTreeMap::new();
+    if q.top > 0 && !rids.is_empty() {
+        // In row id order the seeks walk the index forwards, page after page.
+        rids.sort_unstable();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT tag, count(*) FROM tags INDEXED BY tags_rid WHERE rid IN ({}) GROUP BY tag",
+            marks(TAG_CHUNK)
+        ))?;
+        for chunk in rids.chunks(TAG_CHUNK) {
+            // The last chunk is padded with a row id no post has (they start at 1).
+            let ps = chunk
+                .iter()
+                .copied()
+                .chain(std::iter::repeat(0))
+                .take(TAG_CHUNK);
+            let mut rows = stmt.query(params_from_iter(ps))?;
+            while let Some(r) = rows.next()? {
+                *tags.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)?;
+            }
+        }
+    }
+    Ok(finish_summary(counts, sum, (first, last), tags, q.top))
+}
+
+/// `/api/timeline` for a search of several words, from the rarest word's postings that hold the
+/// others.
+pub(crate) fn timeline_all(
+    conn: &Connection,
+    words: &[String],
+    q: &TimelineQuery,
+) -> Result<crate::Timeline, Error> {
+    let f = &q.filters;
+    let m = Matching::find(conn, words)?;
+    let mut found: Vec<(i64, i64)> = Vec::new();
+    m.each(conn, f, |_, label, t, _| found.push((t, label)))?;
+    let interval = match q.interval {
+        Some(i) => i,
+        None => {
+            let lo = found.iter().map(|p| p.0).min();
+            let hi = found.iter().map(|p| p.0).max();
+            auto_interval(f.from_ms.or(lo).unwrap_or(0), f.to_ms.or(hi).unwrap_or(0))
+        }
+    };
+    let iv = interval.1;
+    let mut counts: BTreeMap<(i64, i64), u64> = BTreeMap::new();
+    for (t, label) in found {
+        *counts.entry((bucket_start(t, iv), label)).or_default() += 1;
+    }
+    let triples = counts
+        .into_iter()
+        .map(|((b, l), n)| Ok((b, code_label(l)?, n)))
+        .collect::<Result<Vec<(i64, Label, u64)>, Error>>()?;
+    Ok(crate::Timeline::from_counts(interval, triples))
+}
+
+/// `/api/geo` for a search of several words: the rarest word's postings in the box that hold the
+/// others.
+pub(crate) fn geo_all(
+    conn: &Connection,
+    words: &[String],
+    q: &GeoQuery,
+) -> Result<crate::Geo, Error> {
+    let m = Matching::find(conn, words)?;
+    geo_scan(conn, &m.rarest, q, |rid| m.holds(rid))
+}
+
 /// `/api/posts` for a search of several words. The posts holding every word come from FTS5 as a
 /// sorted list of row ids (their number is the total when no label or time filter applies); the
 /// newest of them by walking the rarest word's posting list backwards from the end of the range, one
@@ -488,29 +658,9 @@ pub(crate) fn posts_all(
     q: &PostsQuery,
 ) -> Result<Posts, Error> {
     let f = &q.filters;
-    let mut all: Vec<i64> = conn
-        .prepare_cached("SELECT rowid FROM posts_words WHERE posts_words MATCH ?1")?
-        .query_map([fts_query(words)], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    if !all.is_sorted() {
-        all.sort_unstable();
-    }
+    let Matching { all, rarest } = Matching::find(conn, words)?;
     let holds = |rid: i64| all.binary_search(&rid).is_ok();
-    // The rarest word, by its count in the word rollup.
-    let mut rarest: Option<(f64, &String)> = None;
-    let mut count = conn.prepare_cached("SELECT total(n) FROM roll_word WHERE word = ?1")?;
-    for w in words {
-        let n: f64 = count.query_row([w], |r| r.get(0))?;
-        if rarest.is_none_or(|(m, _)| n < m) {
-            rarest = Some((n, w));
-        }
-    }
-    let Some((_, rarest)) = rarest else {
-        return Ok(Posts {
-            total: 0,
-            posts: Vec::new(),
-        });
-    };
+    let rarest = rarest.as_str();
     let (lo, hi) = bounds(f);
     let codes = label_codes(f);
     let total = if f.labels.is_empty() && f.from_ms.is_none() && f.to_ms.is_none() {

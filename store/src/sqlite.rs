@@ -437,7 +437,8 @@ impl SqliteStore {
     }
 }
 
-/// A WHERE clause over `posts p` and its parameters.
+/// A WHERE clause over `posts p` and its parameters (label, time and box filters; searches are
+/// answered from the keyword index, [`crate::keyword`]).
 struct Where {
     sql: String,
     params: Vec<Value>,
@@ -447,10 +448,6 @@ impl Where {
     fn new(f: &Filters, bbox: Option<&Bbox>) -> Where {
         let mut conds: Vec<String> = Vec::new();
         let mut params: Vec<Value> = Vec::new();
-        if !f.words.is_empty() {
-            conds.push("p.rid IN (SELECT rowid FROM posts_words WHERE posts_words MATCH ?)".into());
-            params.push(Value::Text(keyword::fts_query(&f.words)));
-        }
         if !f.labels.is_empty() {
             let marks = vec!["?"; f.labels.len()].join(",");
             conds.push(format!("p.label IN ({marks})"));
@@ -484,76 +481,25 @@ impl Where {
         };
         Where { sql, params }
     }
-
-    fn is_empty(&self) -> bool {
-        self.sql.is_empty()
-    }
 }
 
 fn summary_sync(conn: &Connection, q: &SummaryQuery) -> Result<Summary, Error> {
     match &q.filters.words[..] {
-        [] => return summary_fast(conn, q),
-        [word] => return keyword::summary(conn, word, q),
-        _ => {}
+        [] => summary_fast(conn, q),
+        [word] => keyword::summary(conn, word, q),
+        words => keyword::summary_all(conn, words, q),
     }
-    let w = Where::new(&q.filters, None);
-    let mut labels = LabelCounts::default();
-    let mut sum = 0.0;
-    let mut first: Option<i64> = None;
-    let mut last: Option<i64> = None;
-    let sql = format!("SELECT p.label, count(*), total(p.c32), min(p.t), max(p.t) FROM posts p {} GROUP BY p.label", w.sql);
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(w.params.iter()))?;
-    while let Some(r) = rows.next()? {
-        let label = code_label(r.get(0)?)?;
-        labels.add(label, r.get::<_, i64>(1)? as u64);
-        sum += r.get::<_, f64>(2)?;
-        let (lo, hi): (i64, i64) = (r.get(3)?, r.get(4)?);
-        first = Some(first.map_or(lo, |f| f.min(lo)));
-        last = Some(last.map_or(hi, |l| l.max(hi)));
-    }
-    let total = labels.total();
-    let top_sql = if w.is_empty() {
-        "SELECT tag, count(*) AS n FROM tags GROUP BY tag ORDER BY n DESC, tag ASC LIMIT ?"
-            .to_string()
-    } else {
-        format!(
-            "SELECT g.tag, count(*) AS n FROM tags g JOIN posts p ON p.rid = g.rid {} GROUP BY g.tag ORDER BY n DESC, g.tag ASC LIMIT ?",
-            w.sql
-        )
-    };
-    let mut params = w.params.clone();
-    params.push(Value::Integer(q.top as i64));
-    let mut stmt = conn.prepare_cached(&top_sql)?;
-    let top_hashtags = stmt
-        .query_map(rusqlite::params_from_iter(params.iter()), |r| {
-            Ok(TagCount {
-                tag: r.get(0)?,
-                count: r.get::<_, i64>(1)? as u64,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Summary {
-        total,
-        labels,
-        compound_mean: (total > 0).then(|| round4(sum / total as f64)),
-        first_at: first.map(format_ms),
-        last_at: last.map(format_ms),
-        top_hashtags,
-    })
 }
 
 fn geo_sync(conn: &Connection, q: &GeoQuery) -> Result<Geo, Error> {
-    if let [word] = &q.filters.words[..] {
-        return keyword::geo(conn, word, q);
+    match &q.filters.words[..] {
+        [] => {}
+        [word] => return keyword::geo(conn, word, q),
+        words => return keyword::geo_all(conn, words, q),
     }
     let w = Where::new(&q.filters, Some(&q.bbox));
     let precision = q.precision();
-    let fast = if q.filters.words.is_empty() {
-        geo_cells_fast(conn, q)?
-    } else {
-        None
-    };
+    let fast = geo_cells_fast(conn, q)?;
     let total = match &fast {
         Some((total, _)) => *total,
         None => {
@@ -619,41 +565,10 @@ fn geo_sync(conn: &Connection, q: &GeoQuery) -> Result<Geo, Error> {
 
 fn timeline_sync(conn: &Connection, q: &TimelineQuery) -> Result<Timeline, Error> {
     match &q.filters.words[..] {
-        [] => return timeline_fast(conn, q),
-        [word] => return keyword::timeline(conn, word, q),
-        _ => {}
+        [] => timeline_fast(conn, q),
+        [word] => keyword::timeline(conn, word, q),
+        words => keyword::timeline_all(conn, words, q),
     }
-    let w = Where::new(&q.filters, None);
-    let interval = match q.interval {
-        Some(i) => i,
-        None => {
-            let (lo, hi): (Option<i64>, Option<i64>) = conn
-                .prepare_cached(&format!("SELECT min(p.t), max(p.t) FROM posts p {}", w.sql))?
-                .query_row(rusqlite::params_from_iter(w.params.iter()), |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-            auto_interval(
-                q.filters.from_ms.or(lo).unwrap_or(0),
-                q.filters.to_ms.or(hi).unwrap_or(0),
-            )
-        }
-    };
-    let iv = interval.1;
-    let sql = format!(
-        "SELECT p.t - (((p.t % {iv}) + {iv}) % {iv}) AS b, p.label, count(*) FROM posts p {} GROUP BY b, p.label",
-        w.sql
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(w.params.iter()))?;
-    let mut counts = Vec::new();
-    while let Some(r) = rows.next()? {
-        counts.push((
-            r.get::<_, i64>(0)?,
-            code_label(r.get(1)?)?,
-            r.get::<_, i64>(2)? as u64,
-        ));
-    }
-    Ok(Timeline::from_counts(interval, counts))
 }
 
 fn posts_sync(conn: &Connection, q: &PostsQuery) -> Result<Posts, Error> {
