@@ -14,8 +14,9 @@
 //!   frequent word sums these instead of reading its whole posting list. A word gets its rollup
 //!   (built from its posting list) in the write that brings it to that count.
 //! - `posts_words`: FTS5 over the same words (contentless, `detail=none`), for searches of several
-//!   words, which intersect posting lists there (the newest of the posts holding them are found by
-//!   walking the rarest word's posting list).
+//!   words: it gives the posts holding all of them (sorted row ids), and every answer walks the
+//!   rarest word's posting list against that list (the newest posts newest-first, stopping once the
+//!   page is full).
 //!
 //! Posts and searches are split into words by one function ([`text_words`] and
 //! [`crate::query::search_words`] share [`split_words`]), and the FTS5 tokenizer is set to split
