@@ -188,7 +188,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             vec![("q", "christmas"), ("label", "negative")],
         ),
         // Keyword worst cases: the most frequent word (in 5 posts of 8) on every endpoint, a
-        // partial-hour range, and two words (FTS5 intersection, then the matching posts).
+        // partial-hour range, and two words (FTS5 intersection; the newest matches by walking the
+        // rarer word's posting list).
         ("summary", "q=christmas", vec![("q", "christmas")]),
         (
             "summary",
@@ -220,8 +221,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "europe zoom 4, q=paris",
             vec![("bbox", "-12,35,20,60"), ("zoom", "4"), ("q", "paris")],
         ),
+        // A frequent word on a box smaller than the world: its posting list, filtered by place
+        // (the per-word geotile rollup serves whole-world maps only).
+        (
+            "geo",
+            "europe zoom 4, q=christmas",
+            vec![("bbox", "-12,35,20,60"), ("zoom", "4"), ("q", "christmas")],
+        ),
         ("summary", "q=tokyo traffic", vec![("q", "tokyo traffic")]),
+        (
+            "summary",
+            "q=merry christmas",
+            vec![("q", "merry christmas")],
+        ),
+        (
+            "timeline",
+            "q=merry christmas, auto",
+            vec![("q", "merry christmas")],
+        ),
+        (
+            "geo",
+            "world zoom 2, q=merry christmas",
+            vec![("zoom", "2"), ("q", "merry christmas")],
+        ),
         ("posts", "q=merry christmas", vec![("q", "merry christmas")]),
+        (
+            "posts",
+            "q=merry christmas negative",
+            vec![("q", "merry christmas"), ("label", "negative")],
+        ),
     ];
     writeln!(
         out,

@@ -8,8 +8,15 @@
 //! - `roll_word (word, h, label, n, s)` and `roll_word_tag (word, h, tag, label, n)`: per-word twins
 //!   of `roll_hour` and `roll_tag`, kept on every write. Whole hours of a range come from them, the
 //!   partial hours at its edges from the posting list.
+//! - `roll_word_geo (word, label, h, x, y, n, s)`: counts per hour, geotile (level
+//!   [`WORD_GEO_LEVEL`]) and label, for the words found in at least a set number of posts
+//!   (`geo_words`; [`WORD_GEO_MIN_POSTS`] by default), kept on every write: the world map of a
+//!   frequent word sums these instead of reading its whole posting list. A word gets its rollup
+//!   (built from its posting list) in the write that brings it to that count.
 //! - `posts_words`: FTS5 over the same words (contentless, `detail=none`), for searches of several
-//!   words, which intersect posting lists there.
+//!   words: it gives the posts holding all of them (sorted row ids), and every answer walks the
+//!   rarest word's posting list against that list (the newest posts newest-first, stopping once the
+//!   page is full).
 //!
 //! Posts and searches are split into words by one function ([`text_words`] and
 //! [`crate::query::search_words`] share [`split_words`]), and the FTS5 tokenizer is set to split
@@ -23,12 +30,11 @@ use sentimap_core::sentiment::Label;
 
 use crate::geo::{Tile, MAX_ZOOM};
 use crate::query::{
-    auto_interval, bucket_start, format_ms, round4, split_words, Filters, GeoQuery, LabelCounts,
-    MapPoint, Posts, PostsQuery, RawCell, Summary, SummaryQuery, TagCount, TimelineQuery,
-    MAX_WORD_CHARS,
+    auto_interval, bucket_start, split_words, Filters, GeoQuery, LabelCounts, MapPoint, Posts,
+    PostsQuery, RawCell, Summary, SummaryQuery, TimelineQuery, MAX_WORD_CHARS,
 };
 use crate::rollup::{split, Piece, HOUR};
-use crate::sqlite::{code_label, label_code};
+use crate::sqlite::{code_label, finish_summary, label_code, RangeRead};
 use crate::Error;
 
 /// Bumped when the word tables change meaning; a store with another version rebuilds them (and a
@@ -56,7 +62,30 @@ CREATE TABLE IF NOT EXISTS roll_word_tag (
     n INTEGER NOT NULL,
     PRIMARY KEY (word, h, tag, label)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS geo_words (word TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS roll_word_geo (
+    word TEXT NOT NULL, label INTEGER NOT NULL, h INTEGER NOT NULL, x INTEGER NOT NULL,
+    y INTEGER NOT NULL, n INTEGER NOT NULL, s REAL NOT NULL,
+    PRIMARY KEY (word, label, h, x, y)
+) WITHOUT ROWID;
 ";
+
+/// Bumped when `roll_word_geo` changes meaning; a store with another version (or none) rebuilds it
+/// when it opens.
+pub(crate) const WORD_GEO_VERSION: i64 = 1;
+
+/// The geotile level of `roll_word_geo`: the finest precision a map of the whole world asks for
+/// (at level 7 the world holds more than [`crate::query::MAX_CELLS`] tiles); coarser cells are sums
+/// of these tiles.
+pub const WORD_GEO_LEVEL: u8 = 6;
+
+/// Default count of posts from which a word gets a geotile rollup. A rarer word's map reads its
+/// postings (at most this many, a few milliseconds); a frequent word's reads at most one rollup row
+/// per hour, tile and label, and only frequent words pay for that table.
+pub const WORD_GEO_MIN_POSTS: u64 = 20_000;
+
+/// A `roll_word_geo` key: word, label, hour, tile column and row at [`WORD_GEO_LEVEL`].
+pub(crate) type WordGeoKey = (String, i64, i64, u32, u32);
 
 /// FTS5 over the space-joined words: every character but white space is part of a token, so its
 /// tokens are exactly [`text_words`]; only rowids are kept (`detail=none`): searches are plain ANDs.
@@ -98,48 +127,49 @@ fn bounds(f: &Filters) -> (i64, i64) {
     (f.from_ms.unwrap_or(i64::MIN), f.to_ms.unwrap_or(i64::MAX))
 }
 
-/// `word, labels.., lo, hi` as parameters, the shape of every posting-list range read.
-fn range_params(word: &str, labels: &[i64], lo: i64, hi: i64) -> Vec<Value> {
+/// A range read of a one-word search: whole hours from a per-word rollup (`hours`: columns, then
+/// `FROM` a table aliased `w` with `word`, `label` and `h`), the rest from the posting list (`rows`:
+/// columns, then `FROM post_words w ..`); `group` ends both.
+fn word_read<'a>(
+    before: &'a [Value],
+    labels: usize,
+    hours: &str,
+    rows: &str,
+    group: &str,
+) -> RangeRead<'a> {
+    let m = marks(labels);
+    RangeRead {
+        hours: format!(
+            "SELECT {hours} WHERE w.word = ? AND w.label IN ({m}) AND w.h >= ? AND w.h < ?{group}"
+        ),
+        minutes: None,
+        rows: format!(
+            "SELECT {rows} WHERE w.word = ? AND w.label IN ({m}) AND w.t >= ? AND w.t < ?{group}"
+        ),
+        before,
+        after: &[],
+    }
+}
+
+/// `word, labels..`: the parameters before the range of every posting-list read.
+fn word_params(word: &str, labels: &[i64]) -> Vec<Value> {
     let mut p = vec![Value::Text(word.to_owned())];
     p.extend(labels.iter().map(|l| Value::Integer(*l)));
-    p.push(Value::Integer(lo));
-    p.push(Value::Integer(hi));
     p
 }
 
 /// Counts and compound sums per label of the posts holding `word`.
 fn totals(conn: &Connection, word: &str, f: &Filters) -> Result<(LabelCounts, f64), Error> {
-    let labels = label_codes(f);
-    let m = marks(labels.len());
-    let mut counts = LabelCounts::default();
-    let mut sum = 0.0;
-    for piece in split(f.from_ms, f.to_ms, false) {
-        let (sql, lo, hi) = match piece {
-            Piece::Hours(lo, hi) => (
-                format!(
-                    "SELECT label, sum(n), total(s) FROM roll_word
-                     WHERE word = ? AND label IN ({m}) AND h >= ? AND h < ? GROUP BY label"
-                ),
-                lo,
-                hi,
-            ),
-            Piece::Minutes(lo, hi) | Piece::Raw(lo, hi) => (
-                format!(
-                    "SELECT label, count(*), total(c32) FROM post_words
-                     WHERE word = ? AND label IN ({m}) AND t >= ? AND t < ? GROUP BY label"
-                ),
-                lo,
-                hi,
-            ),
-        };
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params_from_iter(range_params(word, &labels, lo, hi)))?;
-        while let Some(r) = rows.next()? {
-            counts.add(code_label(r.get(0)?)?, r.get::<_, i64>(1)?.max(0) as u64);
-            sum += r.get::<_, f64>(2)?;
-        }
-    }
-    Ok((counts, sum))
+    let codes = label_codes(f);
+    let before = word_params(word, &codes);
+    word_read(
+        &before,
+        codes.len(),
+        "w.label, sum(w.n), total(w.s) FROM roll_word w",
+        "w.label, count(*), total(w.c32) FROM post_words w",
+        " GROUP BY w.label",
+    )
+    .label_sums(conn, f)
 }
 
 /// The oldest and newest times of the posts holding `word`: two index seeks per label.
@@ -171,59 +201,26 @@ pub(crate) fn summary(conn: &Connection, word: &str, q: &SummaryQuery) -> Result
     let f = &q.filters;
     let (labels, sum) = totals(conn, word, f)?;
     let total = labels.total();
-    let (first, last) = if total > 0 {
+    let span = if total > 0 {
         extent(conn, word, f)?
     } else {
         (None, None)
     };
-    let mut tags: BTreeMap<String, i64> = BTreeMap::new();
-    if q.top > 0 && total > 0 {
+    let tags = if q.top > 0 && total > 0 {
         let codes = label_codes(f);
-        let m = marks(codes.len());
-        for piece in split(f.from_ms, f.to_ms, false) {
-            let (sql, lo, hi) = match piece {
-                Piece::Hours(lo, hi) => (
-                    format!(
-                        "SELECT tag, sum(n) FROM roll_word_tag
-                         WHERE word = ? AND label IN ({m}) AND h >= ? AND h < ? GROUP BY tag"
-                    ),
-                    lo,
-                    hi,
-                ),
-                Piece::Minutes(lo, hi) | Piece::Raw(lo, hi) => (
-                    format!(
-                        "SELECT g.tag, count(*) FROM post_words w JOIN tags g ON g.rid = w.rid
-                         WHERE w.word = ? AND w.label IN ({m}) AND w.t >= ? AND w.t < ? GROUP BY g.tag"
-                    ),
-                    lo,
-                    hi,
-                ),
-            };
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query(params_from_iter(range_params(word, &codes, lo, hi)))?;
-            while let Some(r) = rows.next()? {
-                *tags.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)?;
-            }
-        }
-    }
-    let mut top: Vec<TagCount> = tags
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(tag, n)| TagCount {
-            tag,
-            count: n as u64,
-        })
-        .collect();
-    top.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.tag.cmp(&b.tag)));
-    top.truncate(q.top);
-    Ok(Summary {
-        total,
-        labels,
-        compound_mean: (total > 0).then(|| round4(sum / total as f64)),
-        first_at: first.map(format_ms),
-        last_at: last.map(format_ms),
-        top_hashtags: top,
-    })
+        let before = word_params(word, &codes);
+        word_read(
+            &before,
+            codes.len(),
+            "w.tag, sum(w.n) FROM roll_word_tag w",
+            "g.tag, count(*) FROM post_words w JOIN tags g ON g.rid = w.rid",
+            " GROUP BY 1",
+        )
+        .tag_counts(conn, f)?
+    } else {
+        BTreeMap::new()
+    };
+    Ok(finish_summary(labels, sum, span, tags, q.top))
 }
 
 /// `/api/timeline` for a one-word search: whole hours from the word rollup when the interval is
@@ -243,44 +240,30 @@ pub(crate) fn timeline(
     };
     let iv = interval.1;
     let codes = label_codes(f);
-    let m = marks(codes.len());
-    let mut counts: BTreeMap<(i64, i64), u64> = BTreeMap::new();
+    let before = word_params(word, &codes);
     let pieces = if iv >= HOUR && iv % HOUR == 0 {
         split(f.from_ms, f.to_ms, false)
     } else {
         let (lo, hi) = bounds(f);
         vec![Piece::Raw(lo, hi)]
     };
-    for piece in pieces {
-        let (sql, lo, hi) = match piece {
-            Piece::Hours(lo, hi) => (
-                format!(
-                    "SELECT h, label, n FROM roll_word
-                     WHERE word = ? AND label IN ({m}) AND h >= ? AND h < ?"
-                ),
-                lo,
-                hi,
-            ),
-            Piece::Minutes(lo, hi) | Piece::Raw(lo, hi) => (
-                format!(
-                    "SELECT t, label, 1 FROM post_words
-                     WHERE word = ? AND label IN ({m}) AND t >= ? AND t < ?"
-                ),
-                lo,
-                hi,
-            ),
-        };
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params_from_iter(range_params(word, &codes, lo, hi)))?;
-        while let Some(r) = rows.next()? {
-            let n: i64 = r.get(2)?;
-            if n > 0 {
-                *counts
-                    .entry((bucket_start(r.get(0)?, iv), r.get(1)?))
-                    .or_default() += n as u64;
-            }
+    let mut counts: BTreeMap<(i64, i64), u64> = BTreeMap::new();
+    word_read(
+        &before,
+        codes.len(),
+        "w.h, w.label, w.n FROM roll_word w",
+        "w.t, w.label, 1 FROM post_words w",
+        "",
+    )
+    .pieces(conn, pieces, |_, r| {
+        let n: i64 = r.get(2)?;
+        if n > 0 {
+            *counts
+                .entry((bucket_start(r.get(0)?, iv), r.get(1)?))
+                .or_default() += n as u64;
         }
-    }
+        Ok(())
+    })?;
     let triples = counts
         .into_iter()
         .map(|((b, l), n)| Ok((b, code_label(l)?, n)))
@@ -288,9 +271,93 @@ pub(crate) fn timeline(
     Ok(crate::Timeline::from_counts(interval, triples))
 }
 
+/// Whether `word` has a per-word geotile rollup (it is one of the frequent words).
+fn is_geo_word(conn: &Connection, word: &str) -> Result<bool, Error> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM geo_words WHERE word = ?1")?
+        .query_row([word], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// `/api/geo` cells over the whole world for a frequent word: whole hours from `roll_word_geo`, the
+/// partial hours at the range's edges from the posting list (the whole world holds every located
+/// post, as the rollup does). `None` when that rollup cannot answer
+/// (another box, a precision finer than its level, a word without one) or when the answer is made
+/// of points (the caller reads them).
+fn world_cells(conn: &Connection, word: &str, q: &GeoQuery) -> Result<Option<crate::Geo>, Error> {
+    let b = &q.bbox;
+    let whole = b.west <= -180.0 && b.east >= 180.0 && b.south <= -90.0 && b.north >= 90.0;
+    let p = q.precision();
+    if !whole || p > WORD_GEO_LEVEL || !is_geo_word(conn, word)? {
+        return Ok(None);
+    }
+    let f = &q.filters;
+    let codes = label_codes(f);
+    let before = word_params(word, &codes);
+    let m = marks(codes.len());
+    let read = RangeRead {
+        hours: format!(
+            "SELECT x, y, label, n, s FROM roll_word_geo
+             WHERE word = ? AND label IN ({m}) AND h >= ? AND h < ?"
+        ),
+        minutes: None,
+        rows: format!(
+            "SELECT qlat, qlon, label, 1, c32 FROM post_words
+             WHERE word = ? AND label IN ({m}) AND t >= ? AND t < ? AND qlat IS NOT NULL"
+        ),
+        before: &before,
+        after: &[],
+    };
+    let up = WORD_GEO_LEVEL - p;
+    let mut cells: BTreeMap<(u32, u32), (LabelCounts, f64)> = BTreeMap::new();
+    read.each(conn, f.from_ms, f.to_ms, |piece, r| {
+        let (x, y) = match piece {
+            Piece::Hours(..) => (r.get::<_, u32>(0)? >> up, r.get::<_, u32>(1)? >> up),
+            Piece::Minutes(..) | Piece::Raw(..) => {
+                let t = Tile::of(r.get(0)?, r.get(1)?, MAX_ZOOM);
+                let shift = MAX_ZOOM - p;
+                (t.x >> shift, t.y >> shift)
+            }
+        };
+        let n: i64 = r.get(3)?;
+        let c = cells.entry((x, y)).or_default();
+        c.0.add(code_label(r.get(2)?)?, n.max(0) as u64);
+        c.1 += r.get::<_, f64>(4)?;
+        Ok(())
+    })?;
+    let total: u64 = cells.values().map(|c| c.0.total()).sum();
+    if total <= q.max_points as u64 {
+        return Ok(None);
+    }
+    let raw = cells
+        .into_iter()
+        .filter(|(_, (l, _))| l.total() > 0)
+        .map(|((x, y), (labels, sum))| RawCell {
+            tile: Tile { zoom: p, x, y },
+            compound_mean: sum / labels.total().max(1) as f64,
+            labels,
+        })
+        .collect();
+    Ok(Some(crate::Geo::from_cells(total, p, raw)))
+}
+
 /// `/api/geo` for a one-word search: one pass over the word's postings in the box (by label and
 /// time), cells summed here; the wide rows are read only for an answer of points.
 pub(crate) fn geo(conn: &Connection, word: &str, q: &GeoQuery) -> Result<crate::Geo, Error> {
+    if let Some(g) = world_cells(conn, word, q)? {
+        return Ok(g);
+    }
+    geo_scan(conn, word, q, |_| true)
+}
+
+/// `/api/geo` from `word`'s postings in the box, those whose post `keep` accepts.
+fn geo_scan(
+    conn: &Connection,
+    word: &str,
+    q: &GeoQuery,
+    keep: impl Fn(i64) -> bool,
+) -> Result<crate::Geo, Error> {
     let f = &q.filters;
     let precision = q.precision();
     let (lo, hi) = bounds(f);
@@ -306,8 +373,8 @@ pub(crate) fn geo(conn: &Connection, word: &str, q: &GeoQuery) -> Result<crate::
          WHERE word = ? AND label IN ({}) AND t >= ? AND t < ? AND qlat BETWEEN ? AND ? AND {lon_cond}",
         marks(codes.len())
     );
-    let mut ps = range_params(word, &codes, lo, hi);
-    ps.extend([e.min_lat, e.max_lat, e.min_lon, e.max_lon].map(Value::Integer));
+    let mut ps = word_params(word, &codes);
+    ps.extend([lo, hi, e.min_lat, e.max_lat, e.min_lon, e.max_lon].map(Value::Integer));
     let shift = MAX_ZOOM - precision;
     let mut total: u64 = 0;
     let mut rids: Vec<i64> = Vec::new();
@@ -315,9 +382,13 @@ pub(crate) fn geo(conn: &Connection, word: &str, q: &GeoQuery) -> Result<crate::
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(ps))?;
     while let Some(r) = rows.next()? {
+        let rid: i64 = r.get(0)?;
+        if !keep(rid) {
+            continue;
+        }
         total += 1;
         if rids.len() <= q.max_points {
-            rids.push(r.get(0)?);
+            rids.push(rid);
         }
         let tile = Tile::of(r.get(2)?, r.get(3)?, MAX_ZOOM);
         let c = cells.entry((tile.x >> shift, tile.y >> shift)).or_default();
@@ -406,17 +477,373 @@ pub(crate) fn posts(conn: &Connection, word: &str, q: &PostsQuery) -> Result<Pos
             found.push((r.get(0)?, r.get(1)?, r.get(2)?));
         }
     }
+    Ok(Posts {
+        total,
+        posts: newest_first(found, q.limit)?,
+    })
+}
+
+/// FTS5 query requiring every word. Words are letters and digits only, quoted anyway.
+pub(crate) fn fts_query(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The posts holding every word of a search of several: their row ids from FTS5 (sorted), and the
+/// rarest of the words (by the word rollup), whose posting list drives the reads; each of its
+/// postings is kept when its post is one of those.
+struct Matching {
+    all: Vec<i64>,
+    rarest: String,
+}
+
+impl Matching {
+    fn find(conn: &Connection, words: &[String]) -> Result<Matching, Error> {
+        let mut all: Vec<i64> = conn
+            .prepare_cached("SELECT rowid FROM posts_words WHERE posts_words MATCH ?1")?
+            .query_map([fts_query(words)], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if !all.is_sorted() {
+            all.sort_unstable();
+        }
+        let mut rarest: Option<(f64, &String)> = None;
+        let mut count = conn.prepare_cached("SELECT total(n) FROM roll_word WHERE word = ?1")?;
+        for w in words {
+            let n: f64 = count.query_row([w], |r| r.get(0))?;
+            if rarest.is_none_or(|(m, _)| n < m) {
+                rarest = Some((n, w));
+            }
+        }
+        Ok(Matching {
+            all,
+            rarest: rarest.map(|(_, w)| w.clone()).unwrap_or_default(),
+        })
+    }
+
+    fn holds(&self, rid: i64) -> bool {
+        self.all.binary_search(&rid).is_ok()
+    }
+
+    /// Hands `(rid, label, t, c32)` of every matching post in the filters' labels and range to
+    /// `each`.
+    fn each(
+        &self,
+        conn: &Connection,
+        f: &Filters,
+        mut each: impl FnMut(i64, i64, i64, f64),
+    ) -> Result<(), Error> {
+        let (lo, hi) = bounds(f);
+        let codes = label_codes(f);
+        let mut ps = word_params(&self.rarest, &codes);
+        ps.extend([lo, hi].map(Value::Integer));
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT rid, label, t, c32 FROM post_words
+             WHERE word = ? AND label IN ({}) AND t >= ? AND t < ?",
+            marks(codes.len())
+        ))?;
+        let mut rows = stmt.query(params_from_iter(ps))?;
+        while let Some(r) = rows.next()? {
+            let rid: i64 = r.get(0)?;
+            if self.holds(rid) {
+                each(rid, r.get(1)?, r.get(2)?, r.get(3)?);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Row ids per statement when the hashtags of a list of posts are counted.
+const TAG_CHUNK: usize = 2_000;
+
+/// `/api/summary` for a search of several words: counts, sums and times from the rarest word's
+/// postings that hold the others; the hashtags of those posts counted by index seeks (`tags_rid`,
+/// in row id order), [`TAG_CHUNK`] posts per statement.
+pub(crate) fn summary_all(
+    conn: &Connection,
+    words: &[String],
+    q: &SummaryQuery,
+) -> Result<Summary, Error> {
+    let f = &q.filters;
+    let m = Matching::find(conn, words)?;
+    let mut labels: BTreeMap<i64, u64> = BTreeMap::new();
+    let (mut sum, mut first, mut last) = (0.0, None::<i64>, None::<i64>);
+    let mut rids: Vec<i64> = Vec::new();
+    m.each(conn, f, |rid, label, t, c32| {
+        rids.push(rid);
+        *labels.entry(label).or_default() += 1;
+        sum += c32;
+        first = Some(first.map_or(t, |x| x.min(t)));
+        last = Some(last.map_or(t, |x| x.max(t)));
+    })?;
+    let mut counts = LabelCounts::default();
+    for (l, n) in labels {
+        counts.add(code_label(l)?, n);
+    }
+    let mut tags: BTreeMap<String, i64> = BTreeMap::new();
+    if q.top > 0 && !rids.is_empty() {
+        // In row id order the seeks walk the index forwards, page after page.
+        rids.sort_unstable();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT tag, count(*) FROM tags INDEXED BY tags_rid WHERE rid IN ({}) GROUP BY tag",
+            marks(TAG_CHUNK)
+        ))?;
+        for chunk in rids.chunks(TAG_CHUNK) {
+            // The last chunk is padded with a row id no post has (they start at 1).
+            let ps = chunk
+                .iter()
+                .copied()
+                .chain(std::iter::repeat(0))
+                .take(TAG_CHUNK);
+            let mut rows = stmt.query(params_from_iter(ps))?;
+            while let Some(r) = rows.next()? {
+                *tags.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)?;
+            }
+        }
+    }
+    Ok(finish_summary(counts, sum, (first, last), tags, q.top))
+}
+
+/// `/api/timeline` for a search of several words, from the rarest word's postings that hold the
+/// others.
+pub(crate) fn timeline_all(
+    conn: &Connection,
+    words: &[String],
+    q: &TimelineQuery,
+) -> Result<crate::Timeline, Error> {
+    let f = &q.filters;
+    let m = Matching::find(conn, words)?;
+    let mut found: Vec<(i64, i64)> = Vec::new();
+    m.each(conn, f, |_, label, t, _| found.push((t, label)))?;
+    let interval = match q.interval {
+        Some(i) => i,
+        None => {
+            let lo = found.iter().map(|p| p.0).min();
+            let hi = found.iter().map(|p| p.0).max();
+            auto_interval(f.from_ms.or(lo).unwrap_or(0), f.to_ms.or(hi).unwrap_or(0))
+        }
+    };
+    let iv = interval.1;
+    let mut counts: BTreeMap<(i64, i64), u64> = BTreeMap::new();
+    for (t, label) in found {
+        *counts.entry((bucket_start(t, iv), label)).or_default() += 1;
+    }
+    let triples = counts
+        .into_iter()
+        .map(|((b, l), n)| Ok((b, code_label(l)?, n)))
+        .collect::<Result<Vec<(i64, Label, u64)>, Error>>()?;
+    Ok(crate::Timeline::from_counts(interval, triples))
+}
+
+/// `/api/geo` for a search of several words: the rarest word's postings in the box that hold the
+/// others.
+pub(crate) fn geo_all(
+    conn: &Connection,
+    words: &[String],
+    q: &GeoQuery,
+) -> Result<crate::Geo, Error> {
+    let m = Matching::find(conn, words)?;
+    geo_scan(conn, &m.rarest, q, |rid| m.holds(rid))
+}
+
+/// `/api/posts` for a search of several words. The posts holding every word come from FTS5 as a
+/// sorted list of row ids (their number is the total when no label or time filter applies); the
+/// newest of them by walking the rarest word's posting list backwards from the end of the range, one
+/// label at a time, keeping the postings found in that list and stopping once the page is full (and
+/// the posts tied with its last one are in). Only the page's posts are read from `posts`.
+pub(crate) fn posts_all(
+    conn: &Connection,
+    words: &[String],
+    q: &PostsQuery,
+) -> Result<Posts, Error> {
+    let f = &q.filters;
+    let Matching { all, rarest } = Matching::find(conn, words)?;
+    let holds = |rid: i64| all.binary_search(&rid).is_ok();
+    let rarest = rarest.as_str();
+    let (lo, hi) = bounds(f);
+    let codes = label_codes(f);
+    let total = if f.labels.is_empty() && f.from_ms.is_none() && f.to_ms.is_none() {
+        all.len() as u64
+    } else {
+        let mut n = 0u64;
+        let mut stmt = conn.prepare_cached(
+            "SELECT rid FROM post_words WHERE word = ?1 AND label = ?2 AND t >= ?3 AND t < ?4",
+        )?;
+        for label in &codes {
+            let mut rows = stmt.query(rusqlite::params![rarest, label, lo, hi])?;
+            while let Some(r) = rows.next()? {
+                n += u64::from(holds(r.get(0)?));
+            }
+        }
+        n
+    };
+    let mut page: Vec<(i64, i64)> = Vec::new();
+    let mut walk = conn.prepare_cached(
+        "SELECT t, rid FROM post_words WHERE word = ?1 AND label = ?2 AND t >= ?3 AND t < ?4
+         ORDER BY t DESC",
+    )?;
+    for label in &codes {
+        let mut rows = walk.query(rusqlite::params![rarest, label, lo, hi])?;
+        let (mut kept, mut last) = (0usize, None);
+        while let Some(r) = rows.next()? {
+            let (t, rid): (i64, i64) = (r.get(0)?, r.get(1)?);
+            if kept >= q.limit && last != Some(t) {
+                break;
+            }
+            if holds(rid) {
+                page.push((t, rid));
+                kept += 1;
+                last = Some(t);
+            }
+        }
+    }
+    let mut one = conn.prepare_cached("SELECT id, doc FROM posts WHERE rid = ?1")?;
+    let mut found: Vec<(i64, String, String)> = Vec::with_capacity(page.len());
+    for (t, rid) in page {
+        if let Some((id, doc)) = one
+            .query_row([rid], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+        {
+            found.push((t, id, doc));
+        }
+    }
+    Ok(Posts {
+        total,
+        posts: newest_first(found, q.limit)?,
+    })
+}
+
+/// The page of posts from `(t, id, doc)` candidates: newest first, ties by id descending (as the
+/// engine sorts), `limit` of them.
+fn newest_first(
+    mut found: Vec<(i64, String, String)>,
+    limit: usize,
+) -> Result<Vec<crate::query::PostItem>, Error> {
     found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
-    found.truncate(q.limit);
-    let posts = found
+    found.truncate(limit);
+    found
         .into_iter()
         .map(|(_, _, doc)| {
             serde_json::from_str::<sentimap_core::IndexDoc>(&doc)
                 .map(crate::query::PostItem::from)
                 .map_err(|e| Error::Shape(format!("stored document: {e}")))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Posts { total, posts })
+        .collect()
+}
+
+/// Writes one transaction's changes to `roll_word_geo` for the words that have that rollup, then
+/// gives it to every word of `grown` (words with new posts) that has now reached `min_posts`,
+/// built from its posting list (which already holds this transaction's posts).
+pub(crate) fn apply_word_geo(
+    tx: &Connection,
+    changes: BTreeMap<WordGeoKey, (i64, f64)>,
+    grown: impl IntoIterator<Item = String>,
+    min_posts: u64,
+) -> Result<(), Error> {
+    let mut up = tx.prepare_cached(
+        "INSERT INTO roll_word_geo (word, label, h, x, y, n, s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (word, label, h, x, y) DO UPDATE SET n = n + excluded.n, s = s + excluded.s",
+    )?;
+    let mut del = tx.prepare_cached(
+        "DELETE FROM roll_word_geo WHERE word = ?1 AND label = ?2 AND h = ?3 AND x = ?4 AND y = ?5
+         AND n <= 0",
+    )?;
+    let mut hot: Option<(String, bool)> = None;
+    for ((word, label, h, x, y), (n, s)) in changes {
+        if hot.as_ref().is_none_or(|(w, _)| *w != word) {
+            let is = is_geo_word(tx, &word)?;
+            hot = Some((word.clone(), is));
+        }
+        if !hot.as_ref().is_some_and(|(_, is)| *is) || (n == 0 && s == 0.0) {
+            continue;
+        }
+        up.execute(rusqlite::params![word, label, h, x, y, n, s])?;
+        if n < 0 {
+            del.execute(rusqlite::params![word, label, h, x, y])?;
+        }
+    }
+    let mut count = tx.prepare_cached("SELECT total(n) FROM roll_word WHERE word = ?1")?;
+    for word in grown {
+        if is_geo_word(tx, &word)? {
+            continue;
+        }
+        let n: f64 = count.query_row([&word], |r| r.get(0))?;
+        if n >= min_posts as f64 {
+            build_word_geo(tx, &word)?;
+        }
+    }
+    Ok(())
+}
+
+/// Gives `word` its `roll_word_geo` rows, summed from its posting list.
+fn build_word_geo(tx: &Connection, word: &str) -> Result<(), Error> {
+    let shift = MAX_ZOOM - WORD_GEO_LEVEL;
+    let mut sums: BTreeMap<(i64, i64, u32, u32), (i64, f64)> = BTreeMap::new();
+    let mut read = tx.prepare_cached(
+        "SELECT label, t, qlat, qlon, c32 FROM post_words WHERE word = ?1 AND qlat IS NOT NULL",
+    )?;
+    let mut rows = read.query([word])?;
+    while let Some(r) = rows.next()? {
+        let tile = Tile::of(r.get(2)?, r.get(3)?, MAX_ZOOM);
+        let key = (
+            r.get(0)?,
+            bucket_start(r.get(1)?, HOUR),
+            tile.x >> shift,
+            tile.y >> shift,
+        );
+        let e = sums.entry(key).or_default();
+        e.0 += 1;
+        e.1 += r.get::<_, f64>(4)?;
+    }
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO roll_word_geo (word, label, h, x, y, n, s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for ((label, h, x, y), (n, s)) in sums {
+        ins.execute(rusqlite::params![word, label, h, x, y, n, s])?;
+    }
+    tx.prepare_cached("INSERT INTO geo_words (word) VALUES (?1)")?
+        .execute([word])?;
+    Ok(())
+}
+
+/// Builds `roll_word_geo` for every word found in at least `min_posts` posts when it was made by
+/// another version or does not exist yet (a store written before it).
+pub(crate) fn rebuild_word_geo_if_stale(
+    conn: &mut Connection,
+    min_posts: u64,
+) -> Result<(), Error> {
+    let v: Option<i64> = conn
+        .query_row("SELECT v FROM meta WHERE k = 'word_geo'", [], |r| r.get(0))
+        .optional()?;
+    if v == Some(WORD_GEO_VERSION) {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    tx.execute_batch("DELETE FROM roll_word_geo; DELETE FROM geo_words;")?;
+    let words: Vec<String> = tx
+        .prepare("SELECT word FROM roll_word GROUP BY word HAVING total(n) >= ?1")?
+        .query_map([min_posts as f64], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if !words.is_empty() {
+        tracing::info!(
+            words = words.len(),
+            "Building the geotile rollup of frequent words."
+        );
+    }
+    for w in &words {
+        build_word_geo(&tx, w)?;
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (k, v) VALUES ('word_geo', ?1)",
+        [WORD_GEO_VERSION],
+    )?;
+    tx.commit()?;
+    if !words.is_empty() {
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    }
+    Ok(())
 }
 
 /// Builds the word tables from the stored posts when they were made by another version, or do not
@@ -436,6 +863,7 @@ pub(crate) fn rebuild_if_stale(conn: &mut Connection) -> Result<(), Error> {
     let tx = conn.transaction()?;
     tx.execute_batch(
         "DELETE FROM post_words; DELETE FROM roll_word; DELETE FROM roll_word_tag;
+         DELETE FROM meta WHERE k = 'word_geo';
          DROP TABLE IF EXISTS posts_fts; DROP TABLE IF EXISTS posts_words;",
     )?;
     tx.execute_batch(FTS)?;
@@ -489,6 +917,7 @@ pub(crate) fn rebuild_if_stale(conn: &mut Connection) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::format_ms;
     use crate::query::RawParams;
     use crate::{SqliteStore, Store};
 
@@ -530,6 +959,14 @@ mod tests {
             &[("q", "snow")][..],
             &[("q", "paris"), ("from", "1735090000000")],
             &[("q", "christmas snow")],
+            &[("q", "christmas"), ("zoom", "2"), ("max_points", "0")],
+            &[
+                ("q", "snow"),
+                ("from", "1735090000000"),
+                ("to", "1735150000000"),
+                ("label", "negative,positive"),
+                ("max_points", "0"),
+            ],
         ] {
             let p = raw(q);
             out.push(format!(
@@ -549,12 +986,15 @@ mod tests {
     async fn issue7_old_store_gets_the_word_index_on_open() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.sqlite");
-        let new = SqliteStore::open(dir.path().join("new.sqlite")).unwrap();
+        let opts = crate::SqliteOptions {
+            word_geo_min_posts: 10,
+        };
+        let new = SqliteStore::open_with(dir.path().join("new.sqlite"), opts).unwrap();
         new.index(&docs(120)).await.unwrap();
         let want = answers(&new).await;
         assert!(want[0].contains("total: 60"), "{}", want[0]);
         {
-            let s = SqliteStore::open(&path).unwrap();
+            let s = SqliteStore::open_with(&path, opts).unwrap();
             s.index(&docs(120)).await.unwrap();
         }
         {
@@ -562,7 +1002,8 @@ mod tests {
             let c = Connection::open(&path).unwrap();
             c.execute_batch(
                 "DROP TABLE post_words; DROP TABLE roll_word; DROP TABLE roll_word_tag;
-                 DROP TABLE posts_words; DELETE FROM meta WHERE k = 'words';
+                 DROP TABLE roll_word_geo; DROP TABLE geo_words;
+                 DROP TABLE posts_words; DELETE FROM meta WHERE k IN ('words', 'word_geo');
                  CREATE VIRTUAL TABLE posts_fts USING fts5 (
                      text, content = '', contentless_delete = 1,
                      tokenize = 'unicode61 remove_diacritics 0');
@@ -571,8 +1012,100 @@ mod tests {
             )
             .unwrap();
         }
-        let old = SqliteStore::open(&path).unwrap();
+        let old = SqliteStore::open_with(&path, opts).unwrap();
+        let frequent = geo_words(&path);
+        assert!(frequent.contains(&"christmas".to_string()), "{frequent:?}");
+        assert_eq!(frequent, geo_words(&dir.path().join("new.sqlite")));
         assert_eq!(answers(&old).await, want);
+    }
+
+    fn geo_words(path: &std::path::Path) -> Vec<String> {
+        let c = Connection::open(path).unwrap();
+        let mut stmt = c
+            .prepare("SELECT word FROM geo_words ORDER BY word")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// Issue 7: world maps of frequent words read the per-word geotile rollup, which follows
+    /// writes, upserts (new place, time, label and words) and words that become frequent mid-way,
+    /// and answers exactly as the posting lists do.
+    #[tokio::test]
+    async fn issue7_word_geo_rollup_answers_like_the_postings() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = SqliteStore::open(dir.path().join("plain.sqlite")).unwrap();
+        let rolled_path = dir.path().join("rolled.sqlite");
+        let rolled = SqliteStore::open_with(
+            &rolled_path,
+            crate::SqliteOptions {
+                word_geo_min_posts: 25,
+            },
+        )
+        .unwrap();
+        let all = docs(240);
+        plain.index(&all).await.unwrap();
+        for chunk in all.chunks(7) {
+            rolled.index(chunk).await.unwrap();
+        }
+        let mut changed = all[..80].to_vec();
+        for (i, d) in changed.iter_mut().enumerate() {
+            d.text = d.text.replace("Paris", "Lagos").replace("snow", "sun");
+            d.created_at = format_ms(1_735_084_800_000 + i as i64 * 1_234_567);
+            if let Some(p) = d.location.point.as_mut() {
+                p.lat -= 40.0;
+                p.lon += 100.0;
+            }
+            d.sentiment.compound = -d.sentiment.compound;
+            d.sentiment.label = match d.sentiment.label {
+                Label::Positive => Label::Negative,
+                Label::Negative => Label::Neutral,
+                Label::Neutral => Label::Positive,
+            };
+        }
+        plain.index(&changed).await.unwrap();
+        for chunk in changed.chunks(9) {
+            rolled.index(chunk).await.unwrap();
+        }
+        assert!(geo_words(plain.path()).is_empty());
+        // Lagos came with the upserts (40 posts), sun stays rare (20).
+        let frequent = geo_words(&rolled_path);
+        assert!(
+            frequent.contains(&"lagos".to_string()) && !frequent.contains(&"sun".to_string()),
+            "{frequent:?}"
+        );
+        let mut queries: Vec<Vec<(&str, &str)>> = Vec::new();
+        for word in ["christmas", "snow", "lagos", "traffic", "sun"] {
+            for zoom in ["0", "1", "2", "3", "5"] {
+                queries.push(vec![("q", word), ("zoom", zoom), ("max_points", "0")]);
+            }
+            queries.push(vec![
+                ("q", word),
+                ("from", "1735090000000"),
+                ("to", "1735150000000"),
+                ("label", "negative,neutral"),
+                ("max_points", "0"),
+            ]);
+            queries.push(vec![("q", word), ("max_points", "10")]);
+        }
+        let answer = |s: &SqliteStore, q: &[(&str, &str)]| {
+            let s = s.clone();
+            let p = raw(q);
+            async move { s.geo(GeoQuery::parse(&p).unwrap()).await.unwrap() }
+        };
+        let mut cells = 0;
+        for q in &queries {
+            let want = answer(&plain, q).await;
+            cells += want.cells.len();
+            assert_eq!(answer(&rolled, q).await, want, "{q:?}");
+        }
+        assert!(cells > 30, "the maps hold cells: {cells}");
+        rolled.rebuild_rollups().unwrap();
+        for q in &queries {
+            assert_eq!(answer(&rolled, q).await, answer(&plain, q).await, "{q:?}");
+        }
     }
 
     #[test]

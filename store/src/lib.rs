@@ -22,14 +22,14 @@ use std::future::Future;
 
 use sentimap_core::IndexDoc;
 
-pub use keyword::text_words;
+pub use keyword::{text_words, WORD_GEO_LEVEL, WORD_GEO_MIN_POSTS};
 pub use opensearch::{Auth, OpenSearchConfig, OpenSearchStore};
 pub use query::{
     Geo, GeoQuery, Posts, PostsQuery, RawParams, Summary, SummaryQuery, Timeline, TimelineQuery,
 };
 /// SigV4 signing ([`Auth::SigV4`]), shared with the indexer.
 pub use sentimap_sigv4 as sigv4;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]

@@ -103,6 +103,23 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Arc<Mutex<Connection>>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    options: SqliteOptions,
+}
+
+/// Tuning of the embedded store; answers never depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// Count of posts from which a word gets a geotile rollup (world maps of it then read the
+    /// rollup instead of its postings); [`crate::WORD_GEO_MIN_POSTS`] by default.
+    pub word_geo_min_posts: u64,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            word_geo_min_posts: keyword::WORD_GEO_MIN_POSTS,
+        }
+    }
 }
 
 /// A post prepared for insertion.
@@ -176,6 +193,11 @@ fn configure(conn: &Connection) -> Result<(), Error> {
 impl SqliteStore {
     /// Opens (or creates) the database file at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, Error> {
+        SqliteStore::open_with(path, SqliteOptions::default())
+    }
+
+    /// Opens (or creates) the database file at `path` with `options`.
+    pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<SqliteStore, Error> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
@@ -186,10 +208,12 @@ impl SqliteStore {
         writer.execute_batch(keyword::SCHEMA)?;
         rebuild_rollups_if_stale(&mut writer)?;
         keyword::rebuild_if_stale(&mut writer)?;
+        keyword::rebuild_word_geo_if_stale(&mut writer, options.word_geo_min_posts)?;
         Ok(SqliteStore {
             path,
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(Mutex::new(Vec::new())),
+            options,
         })
     }
 
@@ -228,9 +252,13 @@ impl SqliteStore {
             .writer
             .lock()
             .map_err(|_| Error::Task("writer lock poisoned".into()))?;
-        conn.execute("DELETE FROM meta WHERE k IN ('rollups', 'words')", [])?;
+        conn.execute(
+            "DELETE FROM meta WHERE k IN ('rollups', 'words', 'word_geo')",
+            [],
+        )?;
         rebuild_rollups_if_stale(&mut conn)?;
-        keyword::rebuild_if_stale(&mut conn)
+        keyword::rebuild_if_stale(&mut conn)?;
+        keyword::rebuild_word_geo_if_stale(&mut conn, self.options.word_geo_min_posts)
     }
 
     /// Writes documents synchronously (see [`Store::index`]).
@@ -357,7 +385,7 @@ impl SqliteStore {
                 report.indexed += 1;
             }
         }
-        deltas.apply(&tx)?;
+        deltas.apply(&tx, self.options.word_geo_min_posts)?;
         tx.commit()?;
         Ok(report)
     }
@@ -409,7 +437,8 @@ impl SqliteStore {
     }
 }
 
-/// A WHERE clause over `posts p` and its parameters.
+/// A WHERE clause over `posts p` and its parameters (label, time and box filters; searches are
+/// answered from the keyword index, [`crate::keyword`]).
 struct Where {
     sql: String,
     params: Vec<Value>,
@@ -419,10 +448,6 @@ impl Where {
     fn new(f: &Filters, bbox: Option<&Bbox>) -> Where {
         let mut conds: Vec<String> = Vec::new();
         let mut params: Vec<Value> = Vec::new();
-        if !f.words.is_empty() {
-            conds.push("p.rid IN (SELECT rowid FROM posts_words WHERE posts_words MATCH ?)".into());
-            params.push(Value::Text(fts_query(&f.words)));
-        }
         if !f.labels.is_empty() {
             let marks = vec!["?"; f.labels.len()].join(",");
             conds.push(format!("p.label IN ({marks})"));
@@ -456,85 +481,25 @@ impl Where {
         };
         Where { sql, params }
     }
-
-    fn is_empty(&self) -> bool {
-        self.sql.is_empty()
-    }
-}
-
-/// FTS5 query requiring every word. Words are letters and digits only, quoted anyway.
-fn fts_query(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn summary_sync(conn: &Connection, q: &SummaryQuery) -> Result<Summary, Error> {
     match &q.filters.words[..] {
-        [] => return summary_fast(conn, q),
-        [word] => return keyword::summary(conn, word, q),
-        _ => {}
+        [] => summary_fast(conn, q),
+        [word] => keyword::summary(conn, word, q),
+        words => keyword::summary_all(conn, words, q),
     }
-    let w = Where::new(&q.filters, None);
-    let mut labels = LabelCounts::default();
-    let mut sum = 0.0;
-    let mut first: Option<i64> = None;
-    let mut last: Option<i64> = None;
-    let sql = format!("SELECT p.label, count(*), total(p.c32), min(p.t), max(p.t) FROM posts p {} GROUP BY p.label", w.sql);
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(w.params.iter()))?;
-    while let Some(r) = rows.next()? {
-        let label = code_label(r.get(0)?)?;
-        labels.add(label, r.get::<_, i64>(1)? as u64);
-        sum += r.get::<_, f64>(2)?;
-        let (lo, hi): (i64, i64) = (r.get(3)?, r.get(4)?);
-        first = Some(first.map_or(lo, |f| f.min(lo)));
-        last = Some(last.map_or(hi, |l| l.max(hi)));
-    }
-    let total = labels.total();
-    let top_sql = if w.is_empty() {
-        "SELECT tag, count(*) AS n FROM tags GROUP BY tag ORDER BY n DESC, tag ASC LIMIT ?"
-            .to_string()
-    } else {
-        format!(
-            "SELECT g.tag, count(*) AS n FROM tags g JOIN posts p ON p.rid = g.rid {} GROUP BY g.tag ORDER BY n DESC, g.tag ASC LIMIT ?",
-            w.sql
-        )
-    };
-    let mut params = w.params.clone();
-    params.push(Value::Integer(q.top as i64));
-    let mut stmt = conn.prepare_cached(&top_sql)?;
-    let top_hashtags = stmt
-        .query_map(rusqlite::params_from_iter(params.iter()), |r| {
-            Ok(TagCount {
-                tag: r.get(0)?,
-                count: r.get::<_, i64>(1)? as u64,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Summary {
-        total,
-        labels,
-        compound_mean: (total > 0).then(|| round4(sum / total as f64)),
-        first_at: first.map(format_ms),
-        last_at: last.map(format_ms),
-        top_hashtags,
-    })
 }
 
 fn geo_sync(conn: &Connection, q: &GeoQuery) -> Result<Geo, Error> {
-    if let [word] = &q.filters.words[..] {
-        return keyword::geo(conn, word, q);
+    match &q.filters.words[..] {
+        [] => {}
+        [word] => return keyword::geo(conn, word, q),
+        words => return keyword::geo_all(conn, words, q),
     }
     let w = Where::new(&q.filters, Some(&q.bbox));
     let precision = q.precision();
-    let fast = if q.filters.words.is_empty() {
-        geo_cells_fast(conn, q)?
-    } else {
-        None
-    };
+    let fast = geo_cells_fast(conn, q)?;
     let total = match &fast {
         Some((total, _)) => *total,
         None => {
@@ -600,56 +565,20 @@ fn geo_sync(conn: &Connection, q: &GeoQuery) -> Result<Geo, Error> {
 
 fn timeline_sync(conn: &Connection, q: &TimelineQuery) -> Result<Timeline, Error> {
     match &q.filters.words[..] {
-        [] => return timeline_fast(conn, q),
-        [word] => return keyword::timeline(conn, word, q),
-        _ => {}
+        [] => timeline_fast(conn, q),
+        [word] => keyword::timeline(conn, word, q),
+        words => keyword::timeline_all(conn, words, q),
     }
-    let w = Where::new(&q.filters, None);
-    let interval = match q.interval {
-        Some(i) => i,
-        None => {
-            let (lo, hi): (Option<i64>, Option<i64>) = conn
-                .prepare_cached(&format!("SELECT min(p.t), max(p.t) FROM posts p {}", w.sql))?
-                .query_row(rusqlite::params_from_iter(w.params.iter()), |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-            auto_interval(
-                q.filters.from_ms.or(lo).unwrap_or(0),
-                q.filters.to_ms.or(hi).unwrap_or(0),
-            )
-        }
-    };
-    let iv = interval.1;
-    let sql = format!(
-        "SELECT p.t - (((p.t % {iv}) + {iv}) % {iv}) AS b, p.label, count(*) FROM posts p {} GROUP BY b, p.label",
-        w.sql
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(w.params.iter()))?;
-    let mut counts = Vec::new();
-    while let Some(r) = rows.next()? {
-        counts.push((
-            r.get::<_, i64>(0)?,
-            code_label(r.get(1)?)?,
-            r.get::<_, i64>(2)? as u64,
-        ));
-    }
-    Ok(Timeline::from_counts(interval, counts))
 }
 
 fn posts_sync(conn: &Connection, q: &PostsQuery) -> Result<Posts, Error> {
-    if let [word] = &q.filters.words[..] {
-        return keyword::posts(conn, word, q);
+    match &q.filters.words[..] {
+        [] => {}
+        [word] => return keyword::posts(conn, word, q),
+        words => return keyword::posts_all(conn, words, q),
     }
     let w = Where::new(&q.filters, None);
-    let total = if q.filters.words.is_empty() {
-        label_totals(conn, &q.filters)?.0.total()
-    } else {
-        let n: i64 = conn
-            .prepare_cached(&format!("SELECT count(*) FROM posts p {}", w.sql))?
-            .query_row(rusqlite::params_from_iter(w.params.iter()), |r| r.get(0))?;
-        n as u64
-    };
+    let total = label_totals(conn, &q.filters)?.0.total();
     let sql = format!(
         "SELECT p.doc FROM posts p {} ORDER BY p.t DESC, p.id DESC LIMIT ?",
         w.sql
@@ -680,6 +609,7 @@ struct Deltas {
     geo: BTreeMap<GeoKey, (i64, f64)>,
     word: BTreeMap<(String, i64, i64), (i64, f64)>,
     word_tag: BTreeMap<(String, i64, String, i64), i64>,
+    word_geo: BTreeMap<keyword::WordGeoKey, (i64, f64)>,
 }
 
 impl Deltas {
@@ -717,6 +647,15 @@ impl Deltas {
             }
         }
         if let Some((x, y)) = tile29 {
+            let shift = MAX_ZOOM - keyword::WORD_GEO_LEVEL;
+            for word in words {
+                let e = self
+                    .word_geo
+                    .entry((word.clone(), label, h, x >> shift, y >> shift))
+                    .or_default();
+                e.0 += sign;
+                e.1 += s;
+            }
             for z in 0..=GEO_MAX_LEVEL {
                 let shift = MAX_ZOOM - z;
                 let e = self
@@ -729,8 +668,19 @@ impl Deltas {
         }
     }
 
-    /// Writes the changes; rows whose count falls to zero are deleted.
-    fn apply(self, tx: &Connection) -> Result<(), Error> {
+    /// Writes the changes; rows whose count falls to zero are deleted. Words reaching
+    /// `word_geo_min_posts` get their geotile rollup.
+    fn apply(self, tx: &Connection, word_geo_min_posts: u64) -> Result<(), Error> {
+        let grown: Vec<String> = {
+            let mut g: Vec<String> = self
+                .word
+                .iter()
+                .filter(|(_, (n, _))| *n > 0)
+                .map(|((w, _, _), _)| w.clone())
+                .collect();
+            g.dedup();
+            g
+        };
         for (table, col, map) in [("roll_min", "m", self.min), ("roll_hour", "h", self.hour)] {
             let mut up = tx.prepare_cached(&format!(
                 "INSERT INTO {table} ({col}, label, n, s) VALUES (?1, ?2, ?3, ?4)
@@ -776,6 +726,7 @@ impl Deltas {
                 del.execute(params![word, h, label])?;
             }
         }
+        keyword::apply_word_geo(tx, self.word_geo, grown, word_geo_min_posts)?;
         let mut up = tx.prepare_cached(
             "INSERT INTO roll_word_tag (word, h, tag, label, n) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (word, h, tag, label) DO UPDATE SET n = n + excluded.n",
@@ -878,37 +829,130 @@ fn run_params(lo: i64, hi: i64, rest: &[Value]) -> Vec<Value> {
     p
 }
 
+/// A read over a time range, "whole hours from a rollup, edges from rows": the SQL for whole hours
+/// (a rollup keyed by hour), for whole minutes (the minute rollup, where there is one) and for the
+/// raw rows at the edges. The three select the same columns and take the parameters
+/// `before.., lo, hi, after..`. One reader serves the label rollups and the per-word ones.
+pub(crate) struct RangeRead<'a> {
+    /// Whole hours `[lo, hi)`.
+    pub(crate) hours: String,
+    /// Whole minutes `[lo, hi)`; `None` reads partial hours from rows.
+    pub(crate) minutes: Option<String>,
+    /// Rows with `lo <= t < hi`.
+    pub(crate) rows: String,
+    /// Parameters before the range.
+    pub(crate) before: &'a [Value],
+    /// Parameters after the range.
+    pub(crate) after: &'a [Value],
+}
+
+impl RangeRead<'_> {
+    /// Hands every row of every piece of `[from, to)` to `each`, with the piece it came from.
+    pub(crate) fn each(
+        &self,
+        conn: &Connection,
+        from: Option<i64>,
+        to: Option<i64>,
+        each: impl FnMut(Piece, &rusqlite::Row<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.pieces(conn, split(from, to, self.minutes.is_some()), each)
+    }
+
+    /// Like [`RangeRead::each`], over pieces the caller chose.
+    pub(crate) fn pieces(
+        &self,
+        conn: &Connection,
+        pieces: Vec<Piece>,
+        mut each: impl FnMut(Piece, &rusqlite::Row<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        for piece in pieces {
+            let (sql, lo, hi) = match piece {
+                Piece::Hours(lo, hi) => (&self.hours, lo, hi),
+                Piece::Minutes(lo, hi) => (self.minutes.as_ref().unwrap_or(&self.rows), lo, hi),
+                Piece::Raw(lo, hi) => (&self.rows, lo, hi),
+            };
+            let mut ps = self.before.to_vec();
+            ps.extend(run_params(lo, hi, self.after));
+            let mut stmt = conn.prepare_cached(sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(ps))?;
+            while let Some(r) = rows.next()? {
+                each(piece, r)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts and compound sums per label, from rows `(label, n, sum)`.
+    pub(crate) fn label_sums(
+        &self,
+        conn: &Connection,
+        f: &Filters,
+    ) -> Result<(LabelCounts, f64), Error> {
+        let mut labels = LabelCounts::default();
+        let mut sum = 0.0;
+        self.each(conn, f.from_ms, f.to_ms, |_, r| {
+            labels.add(code_label(r.get(0)?)?, r.get::<_, i64>(1)?.max(0) as u64);
+            sum += r.get::<_, f64>(2)?;
+            Ok(())
+        })?;
+        Ok((labels, sum))
+    }
+
+    /// Counts per hashtag, from rows `(tag, n)`.
+    pub(crate) fn tag_counts(
+        &self,
+        conn: &Connection,
+        f: &Filters,
+    ) -> Result<BTreeMap<String, i64>, Error> {
+        let mut tags: BTreeMap<String, i64> = BTreeMap::new();
+        self.each(conn, f.from_ms, f.to_ms, |_, r| {
+            *tags.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)?;
+            Ok(())
+        })?;
+        Ok(tags)
+    }
+}
+
+/// The summary answer from its parts: the top `top` hashtags by count, then by name.
+pub(crate) fn finish_summary(
+    labels: LabelCounts,
+    sum: f64,
+    (first, last): (Option<i64>, Option<i64>),
+    tags: BTreeMap<String, i64>,
+    top: usize,
+) -> Summary {
+    let total = labels.total();
+    let mut top_hashtags: Vec<TagCount> = tags
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(tag, n)| TagCount {
+            tag,
+            count: n as u64,
+        })
+        .collect();
+    top_hashtags.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.tag.cmp(&b.tag)));
+    top_hashtags.truncate(top);
+    Summary {
+        total,
+        labels,
+        compound_mean: (total > 0).then(|| round4(sum / total as f64)),
+        first_at: first.map(format_ms),
+        last_at: last.map(format_ms),
+        top_hashtags,
+    }
+}
+
 /// Counts and compound sums per label from the rollups (no keyword filter).
 fn label_totals(conn: &Connection, f: &Filters) -> Result<(LabelCounts, f64), Error> {
     let (lsql, lparams) = label_cond("label", &f.labels);
-    let mut labels = LabelCounts::default();
-    let mut sum = 0.0;
-    for piece in split(f.from_ms, f.to_ms, true) {
-        let (sql, lo, hi) = match piece {
-            Piece::Hours(lo, hi) => (
-                format!("SELECT label, sum(n), total(s) FROM roll_hour WHERE h >= ? AND h < ?{lsql} GROUP BY label"),
-                lo,
-                hi,
-            ),
-            Piece::Minutes(lo, hi) => (
-                format!("SELECT label, sum(n), total(s) FROM roll_min WHERE m >= ? AND m < ?{lsql} GROUP BY label"),
-                lo,
-                hi,
-            ),
-            Piece::Raw(lo, hi) => (
-                format!("SELECT label, count(*), total(c32) FROM posts INDEXED BY posts_t WHERE t >= ? AND t < ?{lsql} GROUP BY label"),
-                lo,
-                hi,
-            ),
-        };
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(run_params(lo, hi, &lparams)))?;
-        while let Some(r) = rows.next()? {
-            labels.add(code_label(r.get(0)?)?, r.get::<_, i64>(1)?.max(0) as u64);
-            sum += r.get::<_, f64>(2)?;
-        }
+    RangeRead {
+        hours: format!("SELECT label, sum(n), total(s) FROM roll_hour WHERE h >= ? AND h < ?{lsql} GROUP BY label"),
+        minutes: Some(format!("SELECT label, sum(n), total(s) FROM roll_min WHERE m >= ? AND m < ?{lsql} GROUP BY label")),
+        rows: format!("SELECT label, count(*), total(c32) FROM posts INDEXED BY posts_t WHERE t >= ? AND t < ?{lsql} GROUP BY label"),
+        before: &[],
+        after: &lparams,
     }
-    Ok((labels, sum))
+    .label_sums(conn, f)
 }
 
 /// The oldest and newest matching post times (no keyword filter): index seeks only.
@@ -955,53 +999,26 @@ fn summary_fast(conn: &Connection, q: &SummaryQuery) -> Result<Summary, Error> {
     let f = &q.filters;
     let (labels, sum) = label_totals(conn, f)?;
     let total = labels.total();
-    let (first, last) = if total > 0 {
+    let span = if total > 0 {
         extent(conn, f)?
     } else {
         (None, None)
     };
-    let mut tags: BTreeMap<String, i64> = BTreeMap::new();
-    if q.top > 0 && total > 0 {
+    let tags = if q.top > 0 && total > 0 {
         let (lsql, lparams) = label_cond("label", &f.labels);
         let (plsql, _) = label_cond("p.label", &f.labels);
-        for piece in split(f.from_ms, f.to_ms, false) {
-            let (sql, lo, hi) = match piece {
-                Piece::Hours(lo, hi) => (
-                    format!("SELECT tag, sum(n) FROM roll_tag WHERE h >= ? AND h < ?{lsql} GROUP BY tag"),
-                    lo,
-                    hi,
-                ),
-                Piece::Minutes(lo, hi) | Piece::Raw(lo, hi) => (
-                    format!("SELECT g.tag, count(*) FROM posts p INDEXED BY posts_t JOIN tags g ON g.rid = p.rid WHERE p.t >= ? AND p.t < ?{plsql} GROUP BY g.tag"),
-                    lo,
-                    hi,
-                ),
-            };
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(run_params(lo, hi, &lparams)))?;
-            while let Some(r) = rows.next()? {
-                *tags.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)?;
-            }
+        RangeRead {
+            hours: format!("SELECT tag, sum(n) FROM roll_tag WHERE h >= ? AND h < ?{lsql} GROUP BY tag"),
+            minutes: None,
+            rows: format!("SELECT g.tag, count(*) FROM posts p INDEXED BY posts_t JOIN tags g ON g.rid = p.rid WHERE p.t >= ? AND p.t < ?{plsql} GROUP BY g.tag"),
+            before: &[],
+            after: &lparams,
         }
-    }
-    let mut top: Vec<TagCount> = tags
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(tag, n)| TagCount {
-            tag,
-            count: n as u64,
-        })
-        .collect();
-    top.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.tag.cmp(&b.tag)));
-    top.truncate(q.top);
-    Ok(Summary {
-        total,
-        labels,
-        compound_mean: (total > 0).then(|| round4(sum / total as f64)),
-        first_at: first.map(format_ms),
-        last_at: last.map(format_ms),
-        top_hashtags: top,
-    })
+        .tag_counts(conn, f)?
+    } else {
+        BTreeMap::new()
+    };
+    Ok(finish_summary(labels, sum, span, tags, q.top))
 }
 
 fn timeline_fast(conn: &Connection, q: &TimelineQuery) -> Result<Timeline, Error> {
@@ -1015,40 +1032,33 @@ fn timeline_fast(conn: &Connection, q: &TimelineQuery) -> Result<Timeline, Error
     };
     let iv = interval.1;
     let (lsql, lparams) = label_cond("label", &f.labels);
+    let minutes = format!("SELECT m, label, n FROM roll_min WHERE m >= ? AND m < ?{lsql}");
     let mut counts = Vec::new();
-    for piece in split(f.from_ms, f.to_ms, true) {
-        let (sql, lo, hi) = match piece {
-            Piece::Hours(lo, hi) if iv >= HOUR => (
-                format!("SELECT h, label, n FROM roll_hour WHERE h >= ? AND h < ?{lsql}"),
-                lo,
-                hi,
-            ),
-            Piece::Hours(lo, hi) | Piece::Minutes(lo, hi) => (
-                format!("SELECT m, label, n FROM roll_min WHERE m >= ? AND m < ?{lsql}"),
-                lo,
-                hi,
-            ),
-            Piece::Raw(lo, hi) => (
-                format!(
-                    "SELECT t, label, 1 FROM posts INDEXED BY posts_t WHERE t >= ? AND t < ?{lsql}"
-                ),
-                lo,
-                hi,
-            ),
-        };
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(run_params(lo, hi, &lparams)))?;
-        while let Some(r) = rows.next()? {
-            let n: i64 = r.get(2)?;
-            if n > 0 {
-                counts.push((
-                    bucket_start(r.get(0)?, iv),
-                    code_label(r.get(1)?)?,
-                    n as u64,
-                ));
-            }
-        }
+    RangeRead {
+        // Whole hours count per hour only when the interval is made of hours.
+        hours: if iv >= HOUR {
+            format!("SELECT h, label, n FROM roll_hour WHERE h >= ? AND h < ?{lsql}")
+        } else {
+            minutes.clone()
+        },
+        minutes: Some(minutes),
+        rows: format!(
+            "SELECT t, label, 1 FROM posts INDEXED BY posts_t WHERE t >= ? AND t < ?{lsql}"
+        ),
+        before: &[],
+        after: &lparams,
     }
+    .each(conn, f.from_ms, f.to_ms, |_, r| {
+        let n: i64 = r.get(2)?;
+        if n > 0 {
+            counts.push((
+                bucket_start(r.get(0)?, iv),
+                code_label(r.get(1)?)?,
+                n as u64,
+            ));
+        }
+        Ok(())
+    })?;
     Ok(Timeline::from_counts(interval, counts))
 }
 

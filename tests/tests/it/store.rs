@@ -8,8 +8,8 @@ use sentimap_core::{normalize, IndexDoc};
 use sentimap_store::geo::{encode_lat, encode_lon, Bbox, Tile};
 use sentimap_store::query::LabelCounts;
 use sentimap_store::{
-    GeoQuery, OpenSearchConfig, OpenSearchStore, PostsQuery, RawParams, SqliteStore, Store,
-    SummaryQuery, TimelineQuery,
+    GeoQuery, OpenSearchConfig, OpenSearchStore, PostsQuery, RawParams, SqliteOptions, SqliteStore,
+    Store, SummaryQuery, TimelineQuery,
 };
 use serde_json::{json, Value};
 
@@ -223,6 +223,16 @@ async fn battery<S: Store>(s: &S) -> Vec<(String, Value)> {
             ("to", "1735150012345"),
         ],
         &[("q", "merry christmas"), ("zoom", "1"), ("max_points", "0")],
+        // The world map of a word with partial hours at both ends (the per-word geotile rollup
+        // plus the posting list, where the word has that rollup).
+        &[
+            ("q", "xmas"),
+            ("zoom", "3"),
+            ("max_points", "0"),
+            ("from", "1735100000000"),
+            ("to", "1735150012345"),
+        ],
+        &[("q", "from"), ("zoom", "0"), ("max_points", "40")],
     ];
     let timeline: &[&[(&str, &str)]] = &[
         &[],
@@ -279,6 +289,17 @@ async fn battery<S: Store>(s: &S) -> Vec<(String, Value)> {
             ("limit", "5"),
         ],
         &[("q", "merry christmas"), ("limit", "10")],
+        // Several words with labels and a range (the rarest word's postings, filtered), three
+        // words, and words that never meet.
+        &[
+            ("q", "christmas from"),
+            ("label", "negative,neutral"),
+            ("from", "1735100000000"),
+            ("to", "1735150012345"),
+            ("limit", "15"),
+        ],
+        &[("q", "snow christmas eve"), ("limit", "5")],
+        &[("q", "lonely snow")],
         &[("q", "zanzibar")],
     ];
     let mut out = Vec::new();
@@ -380,6 +401,15 @@ pub(crate) async fn sqlite_and_search_node_agree(url: String) {
     let docs = fixture_docs(11, 1_500);
     let dir = tempfile::tempdir().unwrap();
     let sqlite = SqliteStore::open(dir.path().join("store.sqlite")).unwrap();
+    // The same with a low bar for the per-word geotile rollup: frequent words get it at different
+    // points of the load (christmas in the first chunk, xmas in the third, a city never).
+    let frequent = SqliteStore::open_with(
+        dir.path().join("frequent.sqlite"),
+        SqliteOptions {
+            word_geo_min_posts: 200,
+        },
+    )
+    .unwrap();
     // Not under `sentimap*`: another test's template for that pattern must not collide with ours.
     let name = unique("dashtest");
     let mut cfg = OpenSearchConfig::new(url.clone());
@@ -388,6 +418,7 @@ pub(crate) async fn sqlite_and_search_node_agree(url: String) {
     let os = OpenSearchStore::new(cfg).unwrap();
     for chunk in docs.chunks(400) {
         let a = sqlite.index(chunk).await.unwrap();
+        assert_eq!(frequent.index(chunk).await.unwrap(), a);
         let b = os.index(chunk).await.unwrap();
         assert_eq!(a.rejected, vec![]);
         assert_eq!(b.rejected, vec![]);
@@ -396,15 +427,20 @@ pub(crate) async fn sqlite_and_search_node_agree(url: String) {
     }
     // Re-delivery: the same documents again change nothing on either side.
     sqlite.index(&docs[..200]).await.unwrap();
+    frequent.index(&docs[..200]).await.unwrap();
     os.index(&docs[..200]).await.unwrap();
     os.refresh().await.unwrap();
 
     let a = battery(&sqlite).await;
     let b = battery(&os).await;
+    let c = battery(&frequent).await;
     let mut errors = Vec::new();
-    for ((name, x), (_, y)) in a.iter().zip(&b) {
+    for (((name, x), (_, y)), (_, z)) in a.iter().zip(&b).zip(&c) {
         if let Err(e) = same(name, x, y) {
             errors.push(e);
+        }
+        if let Err(e) = same(name, z, y) {
+            errors.push(format!("with the geotile rollup of frequent words: {e}"));
         }
     }
     // The battery is not vacuous: it saw posts, both modes of the map and several buckets.
@@ -670,7 +706,12 @@ async fn issue7_sqlite_rollups_follow_upserts() {
         d.text = d.text.replace("Christmas", "Snow").replace("from", "near");
     }
     let dir = tempfile::tempdir().unwrap();
-    let churned = SqliteStore::open(dir.path().join("churned.sqlite")).unwrap();
+    // A low bar for the per-word geotile rollup, so words get it along the way and it follows the
+    // upserts too.
+    let opts = SqliteOptions {
+        word_geo_min_posts: 60,
+    };
+    let churned = SqliteStore::open_with(dir.path().join("churned.sqlite"), opts).unwrap();
     for chunk in first.chunks(250) {
         churned.index(chunk).await.unwrap();
     }
@@ -678,7 +719,7 @@ async fn issue7_sqlite_rollups_follow_upserts() {
     for chunk in last.chunks(70) {
         churned.index(chunk).await.unwrap();
     }
-    let fresh = SqliteStore::open(dir.path().join("fresh.sqlite")).unwrap();
+    let fresh = SqliteStore::open_with(dir.path().join("fresh.sqlite"), opts).unwrap();
     fresh.index(&last).await.unwrap();
     assert_eq!(churned.count().unwrap(), fresh.count().unwrap());
     let (a, b) = (battery(&churned).await, battery(&fresh).await);
