@@ -1,7 +1,7 @@
 //! X API v2 filtered stream: app-only auth (a bearer token, or consumer key and secret exchanged at
 //! `oauth2/token`), rules synced from the config after a dry run, then the stream, reconnecting on
 //! X's documented schedule ([`super::reconnect`]). A rules call that meets a 429, a 5xx or a network
-//! error is tried again on the same schedule (up to [`RULES_ATTEMPTS`] attempts).
+//! error is tried again on the same schedule (six attempts in all).
 
 use std::time::Duration;
 
