@@ -330,16 +330,25 @@ impl Scanner<'_, '_> {
         r.key[0] = LOWERED[usize::from(c0 & 0x7F)];
         let mut n = 1usize;
         let mut j = start + 1;
+        let mut fits = true;
         while let Some(&c) = b.get(j) {
             if c.is_ascii_lowercase() {
-                if n < MAX_KEY {
-                    r.key[n] = c;
-                    n += 1;
-                } else {
-                    r.fits = false;
-                }
+                // A run of lower-case letters: the class bits once for the run.
                 seen_rest |= ALNUM | LOWER;
-                j += 1;
+                let mut c = c;
+                loop {
+                    if n < MAX_KEY {
+                        r.key[n] = c;
+                        n += 1;
+                    } else {
+                        fits = false;
+                    }
+                    j += 1;
+                    match b.get(j) {
+                        Some(&d) if d.is_ascii_lowercase() => c = d,
+                        _ => break,
+                    }
+                }
                 continue;
             }
             if c < 0x80 {
@@ -352,32 +361,18 @@ impl Scanner<'_, '_> {
                     r.key[n] = LOWERED[usize::from(c)];
                     n += 1;
                 } else {
-                    r.fits = false;
+                    fits = false;
                 }
                 j += 1;
                 continue;
             }
-            let (ch, w) = char_at(self.text, j);
-            if is_emoji_start(ch) {
-                break;
+            match self.read_non_ascii(j, &mut r.key, &mut n, &mut fits, &mut r.other_script) {
+                Some(w) => j += w,
+                None => break,
             }
-            let apostrophe = matches!(ch, '’' | '‘') && starts_word(self.text, j + w);
-            if !apostrophe && !is_word_char(ch) {
-                break;
-            }
-            r.other_script |= !apostrophe;
-            let out: &[u8] = if apostrophe { b"'" } else { &b[j..j + w] };
-            if n + out.len() <= MAX_KEY {
-                for &x in out {
-                    r.key[n] = x;
-                    n += 1;
-                }
-            } else {
-                r.fits = false;
-            }
-            j += w;
         }
         r.n = n;
+        r.fits = fits;
         r.seen = CLASS[usize::from(c0 & 0x7F)] | seen_rest;
         r.seen_rest = seen_rest;
         j
@@ -434,26 +429,10 @@ impl Scanner<'_, '_> {
                 continue;
             }
             rest = 0xFF;
-            let (ch, w) = char_at(self.text, j);
-            if is_emoji_start(ch) {
-                break;
+            match self.read_non_ascii(j, key, &mut n, &mut fits, &mut other_script) {
+                Some(w) => j += w,
+                None => break,
             }
-            let apostrophe = matches!(ch, '’' | '‘') && starts_word(self.text, j + w);
-            if !apostrophe && !is_word_char(ch) {
-                break;
-            }
-            // Letters of other scripts: a word with them is never in capitals.
-            other_script |= !apostrophe;
-            let out: &[u8] = if apostrophe { b"'" } else { &b[j..j + w] };
-            if n + out.len() <= MAX_KEY {
-                for &x in out {
-                    key[n] = x;
-                    n += 1;
-                }
-            } else {
-                fits = false;
-            }
-            j += w;
         }
         r.n = n;
         r.fits = fits;
@@ -461,6 +440,44 @@ impl Scanner<'_, '_> {
         r.seen_rest = seen_rest;
         r.other_script = other_script;
         j
+    }
+
+    /// Reads the non-ASCII character at `j` of a word into its key (`n` bytes used): a letter
+    /// of any script, or `’` / `‘` before a word character as an apostrophe (`'`). Returns its
+    /// width, or `None` where the word ends (an emoji, punctuation, a lone quote).
+    #[inline]
+    fn read_non_ascii(
+        &self,
+        j: usize,
+        key: &mut [u8; MAX_KEY],
+        n: &mut usize,
+        fits: &mut bool,
+        other_script: &mut bool,
+    ) -> Option<usize> {
+        let (ch, w) = char_at(self.text, j);
+        if is_emoji_start(ch) {
+            return None;
+        }
+        let apostrophe = matches!(ch, '’' | '‘') && starts_word(self.text, j + w);
+        if !apostrophe && !is_word_char(ch) {
+            return None;
+        }
+        // Letters of other scripts: a word with them is never in capitals.
+        *other_script |= !apostrophe;
+        let out: &[u8] = if apostrophe {
+            b"'"
+        } else {
+            self.text.as_bytes().get(j..j + w).unwrap_or_default()
+        };
+        if *n + out.len() <= MAX_KEY {
+            for &x in out {
+                key[*n] = x;
+                *n += 1;
+            }
+        } else {
+            *fits = false;
+        }
+        Some(w)
     }
 
     /// Classifies and looks up a word read into `r`, spanning `start..j`, and pushes it.
