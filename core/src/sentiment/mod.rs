@@ -167,6 +167,7 @@ pub fn score(text: &str, lang: Option<&str>) -> Sentiment {
 pub struct Scorer {
     toks: Vec<Tok>,
     weighed: Vec<Weighed>,
+    rated: Vec<u32>,
     decoded: String,
 }
 
@@ -233,7 +234,14 @@ impl Scorer {
     fn run(&mut self, text: &str, applied: bool) -> Totals {
         self.toks.clear();
         let marks = scan::scan(text, &mut self.toks);
-        rules::apply(text, &self.toks, marks, applied, &mut self.weighed)
+        rules::apply(
+            text,
+            &self.toks,
+            marks,
+            applied,
+            &mut self.weighed,
+            &mut self.rated,
+        )
     }
 }
 

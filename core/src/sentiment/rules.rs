@@ -83,15 +83,19 @@ fn is_rated_word(t: &Tok) -> bool {
     t.kind == Kind::Word && t.base != 0.0 && entry_has(t, RATED)
 }
 
-/// Applies the rules; `weighed` gets one entry per token.
+/// Applies the rules; `weighed` gets one entry per token, `rated` the indices of the tokens left
+/// with a valence (in text order: most tokens have none, and the totals only need those).
 pub(crate) fn apply(
     text: &str,
     toks: &[Tok],
     marks: Marks,
     use_lexicon: bool,
     weighed: &mut Vec<Weighed>,
+    rated: &mut Vec<u32>,
 ) -> Totals {
     let tb = text.as_bytes();
+    rated.clear();
+    let mut absorbed = 0usize;
     weighed.clear();
     weighed.extend(toks.iter().map(|t| Weighed {
         valence: 0.0,
@@ -108,6 +112,9 @@ pub(crate) fn apply(
         }
         if t.kind != Kind::Word {
             weighed[i].valence = t.base;
+            if t.base != 0.0 {
+                rated.push(i as u32);
+            }
             continue;
         }
         if !use_lexicon || t.base == 0.0 && !entry_has(t, IDIOM_START) {
@@ -123,6 +130,7 @@ pub(crate) fn apply(
                 weighed[i].end = end;
                 for w in weighed.iter_mut().skip(i + 1).take(len - 1) {
                     w.absorbed = true;
+                    absorbed += 1;
                 }
             }
         }
@@ -218,6 +226,9 @@ pub(crate) fn apply(
             v *= HEADLINE_WEIGHT;
         }
         weighed[i].valence = v;
+        if v != 0.0 {
+            rated.push(i as u32);
+        }
     }
 
     // Contrast: the part after the last `but` weighs more than the part before. Most texts have
@@ -268,7 +279,7 @@ pub(crate) fn apply(
         }
     }
 
-    totals(toks, weighed, marks)
+    totals(toks, weighed, rated, toks.len() - absorbed, marks)
 }
 
 /// Whether `like` at `i` is the verb: after a subject pronoun, an auxiliary, `to` or an adverb.
@@ -349,13 +360,18 @@ fn eq_word(text: &[u8], key: &[u8]) -> bool {
     }
 }
 
-fn totals(toks: &[Tok], weighed: &[Weighed], marks: Marks) -> Totals {
+/// The totals over the tokens not absorbed by an idiom (`live` of them): those in `rated`, in
+/// text order, and the rest, which all have valence 0 (adding 0 changes no sum: they only count
+/// as neutral).
+fn totals(toks: &[Tok], weighed: &[Weighed], rated: &[u32], live: usize, marks: Marks) -> Totals {
     let mut out = Totals::default();
-    let (mut sum, mut pos, mut neg, mut neu) = (0.0f64, 0.0f64, 0.0f64, 0u32);
-    for (t, w) in toks.iter().zip(weighed) {
-        if w.absorbed {
+    let (mut sum, mut pos, mut neg) = (0.0f64, 0.0f64, 0.0f64);
+    let mut neu = u32::try_from(live.saturating_sub(rated.len())).unwrap_or(u32::MAX);
+    for &k in rated {
+        let k = k as usize;
+        let (Some(t), Some(w)) = (toks.get(k), weighed.get(k)) else {
             continue;
-        }
+        };
         let v = w.valence;
         sum += v;
         if v > 0.0 {
