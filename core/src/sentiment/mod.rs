@@ -167,6 +167,7 @@ pub fn score(text: &str, lang: Option<&str>) -> Sentiment {
 pub struct Scorer {
     toks: Vec<Tok>,
     weighed: Vec<Weighed>,
+    weigh: Vec<u32>,
     rated: Vec<u32>,
     decoded: String,
 }
@@ -233,12 +234,14 @@ impl Scorer {
 
     fn run(&mut self, text: &str, applied: bool) -> Totals {
         self.toks.clear();
-        let marks = scan::scan(text, &mut self.toks);
+        self.weigh.clear();
+        let marks = scan::scan(text, &mut self.toks, &mut self.weigh);
         rules::apply(
             text,
             &self.toks,
             marks,
             applied,
+            &self.weigh,
             &mut self.weighed,
             &mut self.rated,
         )

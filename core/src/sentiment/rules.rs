@@ -90,6 +90,7 @@ pub(crate) fn apply(
     toks: &[Tok],
     marks: Marks,
     use_lexicon: bool,
+    weigh: &[u32],
     weighed: &mut Vec<Weighed>,
     rated: &mut Vec<u32>,
 ) -> Totals {
@@ -105,8 +106,11 @@ pub(crate) fn apply(
 
     let mixed_caps = marks.any_caps && marks.any_plain;
 
-    for i in 0..toks.len() {
-        let t = &toks[i];
+    // Only the listed tokens can end with a valence: the others would fall through the first
+    // checks below.
+    for &i in weigh {
+        let i = i as usize;
+        let Some(t) = toks.get(i) else { continue };
         if weighed[i].absorbed {
             continue;
         }
@@ -219,7 +223,7 @@ pub(crate) fn apply(
             v *= QUESTION_WEIGHT;
         }
         v *= name_weight(toks, i);
-        if t.quoted {
+        if quoted(tb, t) {
             v *= QUOTED_WEIGHT;
         }
         if t.headline {
@@ -280,6 +284,12 @@ pub(crate) fn apply(
     }
 
     totals(toks, weighed, rated, toks.len() - absorbed, marks)
+}
+
+/// A lone word in quotes (`a 'genius'`): scare quotes, the writer keeps a distance.
+fn quoted(tb: &[u8], t: &Tok) -> bool {
+    let is_quote = |c: Option<&u8>| matches!(c, Some(b'"' | b'\''));
+    t.start > 0 && is_quote(tb.get(t.start as usize - 1)) && is_quote(tb.get(t.end as usize))
 }
 
 /// Whether `like` at `i` is the verb: after a subject pronoun, an auxiliary, `to` or an adverb.

@@ -42,8 +42,6 @@ pub(crate) struct Tok {
     pub question: bool,
     /// Part of a hashtag.
     pub hashtag: bool,
-    /// A lone word in quotes (`a 'genius'`): scare quotes, the writer keeps a distance.
-    pub quoted: bool,
     /// In a sentence written in headline case.
     pub headline: bool,
 }
@@ -76,8 +74,9 @@ pub(crate) struct Marks {
 /// A sentence is in headline case when it has this many words and at least 70% start upper case.
 const HEADLINE_MIN_WORDS: u32 = 4;
 
-/// Scans `text`, appending tokens to `out`.
-pub(crate) fn scan(text: &str, out: &mut Vec<Tok>) -> Marks {
+/// Scans `text`, appending tokens to `out`, and to `weigh` the indices of those the rules must
+/// weigh: signs with a valence, words with a valence or starting an idiom (the rest keep 0).
+pub(crate) fn scan(text: &str, out: &mut Vec<Tok>, weigh: &mut Vec<u32>) -> Marks {
     // Spans are u32; a longer text is scored on its first 4 GiB (cut at a char boundary).
     let mut len = text.len().min(u32::MAX as usize);
     while !text.is_char_boundary(len) {
@@ -86,6 +85,7 @@ pub(crate) fn scan(text: &str, out: &mut Vec<Tok>) -> Marks {
     let mut s = Scanner {
         text: text.get(..len).unwrap_or_default(),
         out,
+        weigh,
         clause: 0,
         marks: Marks::default(),
         sentence_from: 0,
@@ -100,6 +100,7 @@ pub(crate) fn scan(text: &str, out: &mut Vec<Tok>) -> Marks {
 struct Scanner<'a, 'v> {
     text: &'a str,
     out: &'v mut Vec<Tok>,
+    weigh: &'v mut Vec<u32>,
     clause: u32,
     marks: Marks,
     /// Index in `out` of the current sentence's first token.
@@ -506,9 +507,9 @@ impl Scanner<'_, '_> {
             }
         }
         let nt = entry.is_none() && fits && ends_with(&key[..n], b"n't");
-        let is_quote = |c: Option<&u8>| matches!(c, Some(b'"' | b'\''));
-        let quoted =
-            start > 0 && is_quote(b.get(start - 1)) && is_quote(self.text.as_bytes().get(j));
+        if entry.is_some_and(|e| e.valence != 0.0 || e.has(lexicon::IDIOM_START)) {
+            self.weigh.push(self.out.len() as u32);
+        }
         self.out.push(Tok {
             start: start as u32,
             end: j as u32,
@@ -525,7 +526,6 @@ impl Scanner<'_, '_> {
             sentence_start,
             question: false,
             hashtag,
-            quoted,
             headline: false,
         });
         self.marks.any_caps |= caps;
@@ -574,6 +574,9 @@ impl Scanner<'_, '_> {
         entry: Option<&'static Entry>,
         base: f64,
     ) {
+        if base != 0.0 {
+            self.weigh.push(self.out.len() as u32);
+        }
         self.out.push(Tok {
             start: start as u32,
             end: end as u32,
@@ -590,7 +593,6 @@ impl Scanner<'_, '_> {
             sentence_start: false,
             question: false,
             hashtag: false,
-            quoted: false,
             headline: false,
         });
         // A sign closes the clause before it, like punctuation.
