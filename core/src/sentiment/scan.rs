@@ -336,8 +336,26 @@ impl Scanner<'_, '_> {
             if c.is_ascii_lowercase() {
                 // A run of lower-case letters: the class bits once for the run.
                 seen_rest |= ALNUM | LOWER;
-                let mut c = c;
-                loop {
+                // Eight bytes at a time while the key has room: the run's bytes are copied as
+                // they are, the bytes after it masked to the key's zero padding.
+                while let (Some(chunk), true) = (b.get(j..j + 8), n + 8 <= MAX_KEY) {
+                    let w = u64::from_le_bytes(*chunk.first_chunk::<8>().unwrap_or(&[0; 8]));
+                    let k = lower_run(w);
+                    let kept = if k == 8 {
+                        w
+                    } else {
+                        w & ((1u64 << (8 * k)) - 1)
+                    };
+                    if let Some(dst) = r.key.get_mut(n..n + 8) {
+                        dst.copy_from_slice(&kept.to_le_bytes());
+                    }
+                    n += k;
+                    j += k;
+                    if k < 8 {
+                        break;
+                    }
+                }
+                while let Some(&c) = b.get(j).filter(|c| c.is_ascii_lowercase()) {
                     if n < MAX_KEY {
                         r.key[n] = c;
                         n += 1;
@@ -345,10 +363,6 @@ impl Scanner<'_, '_> {
                         fits = false;
                     }
                     j += 1;
-                    match b.get(j) {
-                        Some(&d) if d.is_ascii_lowercase() => c = d,
-                        _ => break,
-                    }
                 }
                 continue;
             }
@@ -619,6 +633,21 @@ fn skip_plain8(b: &[u8], mut i: usize, len: usize) -> usize {
         i += 8;
     }
     i
+}
+
+/// How many of the eight bytes of `w` (little-endian), from the first, are ASCII lower-case
+/// letters.
+#[inline(always)]
+fn lower_run(w: u64) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // On the low seven bits no byte carries into the next: the high bit of `a` is `x >= 'a'`, of
+    // `z` is `x > 'z'`; bytes of 0x80 and up are no letters.
+    let low = w & !HIGH;
+    let a = low + ONES * (0x80 - u64::from(b'a'));
+    let z = low + ONES * (0x80 - u64::from(b'z') - 1);
+    let lower = a & !z & !w & HIGH;
+    ((!lower & HIGH).trailing_zeros() / 8) as usize
 }
 
 /// Byte classes for the ASCII fast path.
@@ -967,6 +996,21 @@ mod tests {
         let mut buf = [0u8; MAX_KEY];
         buf[..k.len()].copy_from_slice(k);
         buf
+    }
+
+    #[test]
+    fn lower_run_counts_leading_lower_case() {
+        // Every byte value at every position after a lower-case prefix.
+        for prefix in 0..8 {
+            for x in 0..=255u8 {
+                let mut w = [b'q'; 8];
+                w[prefix] = x;
+                let want = if x.is_ascii_lowercase() { 8 } else { prefix };
+                assert_eq!(lower_run(u64::from_le_bytes(w)), want, "{prefix} {x}");
+            }
+        }
+        assert_eq!(lower_run(u64::from_le_bytes(*b"ab\xC3\xA9cdef")), 2);
+        assert_eq!(lower_run(u64::from_le_bytes(*b"\x7Fzzzzzzz")), 0);
     }
 
     #[test]
