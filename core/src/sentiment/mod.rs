@@ -196,14 +196,21 @@ impl Scorer {
         let s = summarize(&totals, applied);
         let mut evidence = Vec::new();
         let mut emoji = Vec::new();
-        for (t, w) in self.toks.iter().zip(&self.weighed) {
-            let span = text
-                .get(t.start as usize..w.end as usize)
-                .unwrap_or_default();
-            if t.kind != Kind::Word {
-                emoji.push(span.to_string());
-            }
+        for t in self.toks.iter().filter(|t| t.kind != Kind::Word) {
+            let span = text.get(t.start as usize..t.end as usize);
+            emoji.push(span.unwrap_or_default().to_string());
+        }
+        // The tokens left with a valence, in text order (a valence can still underflow to 0
+        // under many contrasts: those are no evidence).
+        for &k in &self.rated {
+            let k = k as usize;
+            let (Some(t), Some(w)) = (self.toks.get(k), self.weighed.get(k)) else {
+                continue;
+            };
             if w.valence != 0.0 && !w.absorbed {
+                let span = text
+                    .get(t.start as usize..w.end as usize)
+                    .unwrap_or_default();
                 let kind = match t.kind {
                     Kind::Emoji => EvidenceKind::Emoji,
                     Kind::Emoticon => EvidenceKind::Emoticon,
