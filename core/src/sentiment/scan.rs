@@ -233,7 +233,8 @@ impl Scanner<'_, '_> {
                     continue;
                 }
                 if cl & WS != 0 {
-                    break;
+                    // The whitespace after the piece is skipped here, as `run` would.
+                    return i + 1;
                 }
                 if matches!(c, b':' | b';' | b'=' | b'<') && i > start {
                     if let Some(q) = self.short_ascii_piece(i, 4).filter(|&q| q - i >= 2) {
