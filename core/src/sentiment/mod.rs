@@ -325,6 +325,13 @@ fn summarize(t: &Totals, applied: bool) -> Summary {
 /// Rounds to `1/scale` (4 decimals for scores): stable, readable output; `libm` keeps it
 /// bit-identical on every target.
 fn round(x: f64, scale: f64) -> f64 {
+    // The common shares of a text with no sentiment, exactly as the general case rounds them.
+    if x == 0.0 {
+        return 0.0;
+    }
+    if x == 1.0 {
+        return 1.0;
+    }
     let r = libm::round(x * scale) / scale;
     if r == 0.0 {
         0.0

@@ -104,7 +104,15 @@ pub(crate) fn apply(
         absorbed: false,
     }));
 
-    let mixed_caps = marks.any_caps && marks.any_plain;
+    // Some word is in capitals and some is not (capitals then stand out as emphasis): looked up
+    // only when a weighed word or its booster is in capitals, which is rare.
+    let mut mixed: Option<bool> = None;
+    let mut mixed_caps = || {
+        *mixed.get_or_insert_with(|| {
+            let words = || toks.iter().filter(|t| t.kind == Kind::Word);
+            words().any(|t| t.caps) && words().any(|t| !t.caps)
+        })
+    };
 
     // Only the listed tokens can end with a valence: the others would fall through the first
     // checks below.
@@ -171,7 +179,7 @@ pub(crate) fn apply(
             continue;
         }
         let sign = if v > 0.0 { 1.0 } else { -1.0 };
-        if t.caps && mixed_caps {
+        if t.caps && mixed_caps() {
             v += sign * CAPS_BOOST;
         }
         if t.elongated {
@@ -189,7 +197,7 @@ pub(crate) fn apply(
             }
             if entry_has(p, BOOST) && !weighed[i - d].absorbed {
                 let mut s = p.entry.map_or(0.0, |e| e.boost) * sign;
-                if p.caps && mixed_caps {
+                if p.caps && mixed_caps() {
                     s += sign * CAPS_BOOST;
                 }
                 v += s * BOOST_DECAY[d - 1];

@@ -66,9 +66,6 @@ struct Read {
 pub(crate) struct Marks {
     pub exclamations: u32,
     pub questions: u32,
-    /// Some word is in capitals, and some is not: capitals then stand out as emphasis.
-    pub any_caps: bool,
-    pub any_plain: bool,
 }
 
 /// A sentence is in headline case when it has this many words and at least 70% start upper case.
@@ -543,8 +540,6 @@ impl Scanner<'_, '_> {
             hashtag,
             headline: false,
         });
-        self.marks.any_caps |= caps;
-        self.marks.any_plain |= !caps;
         if !hashtag {
             self.sentence_words.0 += 1;
             self.sentence_words.1 += u32::from(title);
