@@ -209,12 +209,12 @@ impl Scorer {
             };
             if w.valence != 0.0 && !w.absorbed {
                 let span = text
-                    .get(t.start as usize..w.end as usize)
+                    .get(t.start as usize..w.end.max(t.end) as usize)
                     .unwrap_or_default();
                 let kind = match t.kind {
                     Kind::Emoji => EvidenceKind::Emoji,
                     Kind::Emoticon => EvidenceKind::Emoticon,
-                    Kind::Word if w.end != t.end => EvidenceKind::Idiom,
+                    Kind::Word if w.end != 0 => EvidenceKind::Idiom,
                     Kind::Word => EvidenceKind::Word,
                 };
                 evidence.push(Evidence {

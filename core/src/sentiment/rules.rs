@@ -46,7 +46,8 @@ const SCOPE: usize = 3;
 pub(crate) struct Weighed {
     /// Final valence.
     pub valence: f64,
-    /// Where the evidence span ends (an idiom spans several tokens).
+    /// Where the evidence span of an idiom ends (it spans several tokens); 0 for any other
+    /// token, whose span is its own.
     pub end: u32,
     /// The token is a word inside an idiom already rated at its first word.
     pub absorbed: bool,
@@ -98,11 +99,7 @@ pub(crate) fn apply(
     rated.clear();
     let mut absorbed = 0usize;
     weighed.clear();
-    weighed.extend(toks.iter().map(|t| Weighed {
-        valence: 0.0,
-        end: t.end,
-        absorbed: false,
-    }));
+    weighed.resize(toks.len(), Weighed::default());
 
     // Some word is in capitals and some is not (capitals then stand out as emphasis): looked up
     // only when a weighed word or its booster is in capitals, which is rare.
@@ -139,7 +136,9 @@ pub(crate) fn apply(
             if let Some((len, val, end)) = idiom_at(tb, toks, i) {
                 v = val;
                 idiom = true;
-                weighed[i].end = end;
+                if end != t.end {
+                    weighed[i].end = end;
+                }
                 for w in weighed.iter_mut().skip(i + 1).take(len - 1) {
                     w.absorbed = true;
                     absorbed += 1;
@@ -192,7 +191,7 @@ pub(crate) fn apply(
                 break;
             }
             // Words of an idiom modify nothing else.
-            if weighed[i - d].absorbed || weighed[i - d].end != p.end {
+            if weighed[i - d].absorbed || weighed[i - d].end != 0 {
                 continue;
             }
             if entry_has(p, BOOST) && !weighed[i - d].absorbed {
