@@ -176,6 +176,21 @@ mod tests {
     }
 
     #[test]
+    fn padded_hash_agrees() {
+        for len in 0..=MAX_KEY {
+            let mut buf = [0u8; MAX_KEY];
+            for (i, b) in buf.iter_mut().take(len).enumerate() {
+                *b = b'a' + (i * 7 % 26) as u8;
+            }
+            assert_eq!(
+                phash::hash_padded(&buf, len, WORD_SEED),
+                phash::hash(&buf[..len], WORD_SEED),
+                "{len}"
+            );
+        }
+    }
+
+    #[test]
     fn classes() {
         assert!(word(b"not").is_some_and(|e| e.has(NEG)));
         assert!(word(b"very").is_some_and(|e| e.has(BOOST) && e.boost > 0.0));

@@ -167,6 +167,8 @@ pub fn score(text: &str, lang: Option<&str>) -> Sentiment {
 pub struct Scorer {
     toks: Vec<Tok>,
     weighed: Vec<Weighed>,
+    weigh: Vec<u32>,
+    rated: Vec<u32>,
     decoded: String,
 }
 
@@ -194,18 +196,25 @@ impl Scorer {
         let s = summarize(&totals, applied);
         let mut evidence = Vec::new();
         let mut emoji = Vec::new();
-        for (t, w) in self.toks.iter().zip(&self.weighed) {
-            let span = text
-                .get(t.start as usize..w.end as usize)
-                .unwrap_or_default();
-            if t.kind != Kind::Word {
-                emoji.push(span.to_string());
-            }
+        for t in self.toks.iter().filter(|t| t.kind != Kind::Word) {
+            let span = text.get(t.start as usize..t.end as usize);
+            emoji.push(span.unwrap_or_default().to_string());
+        }
+        // The tokens left with a valence, in text order (a valence can still underflow to 0
+        // under many contrasts: those are no evidence).
+        for &k in &self.rated {
+            let k = k as usize;
+            let (Some(t), Some(w)) = (self.toks.get(k), self.weighed.get(k)) else {
+                continue;
+            };
             if w.valence != 0.0 && !w.absorbed {
+                let span = text
+                    .get(t.start as usize..w.end.max(t.end) as usize)
+                    .unwrap_or_default();
                 let kind = match t.kind {
                     Kind::Emoji => EvidenceKind::Emoji,
                     Kind::Emoticon => EvidenceKind::Emoticon,
-                    Kind::Word if w.end != t.end => EvidenceKind::Idiom,
+                    Kind::Word if w.end != 0 => EvidenceKind::Idiom,
                     Kind::Word => EvidenceKind::Word,
                 };
                 evidence.push(Evidence {
@@ -232,20 +241,46 @@ impl Scorer {
 
     fn run(&mut self, text: &str, applied: bool) -> Totals {
         self.toks.clear();
-        let marks = scan::scan(text, &mut self.toks);
-        rules::apply(text, &self.toks, marks, applied, &mut self.weighed)
+        self.weigh.clear();
+        let marks = scan::scan(text, &mut self.toks, &mut self.weigh);
+        rules::apply(
+            text,
+            &self.toks,
+            marks,
+            applied,
+            &self.weigh,
+            &mut self.weighed,
+            &mut self.rated,
+        )
     }
 }
 
 /// The text to scan: `text` itself, or its HTML-entity-decoded copy in `buf` (`&lt;3` is `<3`).
 fn decoded<'t>(text: &'t str, buf: &'t mut String) -> &'t str {
-    if text.as_bytes().contains(&b'&') {
+    if has_ampersand(text.as_bytes()) {
         buf.clear();
         html_escape::decode_html_entities_to_string(text, buf);
         buf.as_str()
     } else {
         text
     }
+}
+
+/// Whether `b` holds a `&`: eight bytes at a time (tweets are short, and a general `memchr`
+/// spends much of its work on alignment).
+#[inline]
+fn has_ampersand(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let (chunks, tail) = b.as_chunks::<8>();
+    let mut found = 0u64;
+    for c in chunks {
+        let x = u64::from_le_bytes(*c) ^ (ONES * u64::from(b'&'));
+        // The high bit of a zero byte of `x` (and maybe of bytes above it: only whether any is
+        // set matters).
+        found |= x.wrapping_sub(ONES) & !x & HIGH;
+    }
+    found != 0 || tail.contains(&b'&')
 }
 
 fn summarize(t: &Totals, applied: bool) -> Summary {
@@ -290,10 +325,36 @@ fn summarize(t: &Totals, applied: bool) -> Summary {
 /// Rounds to `1/scale` (4 decimals for scores): stable, readable output; `libm` keeps it
 /// bit-identical on every target.
 fn round(x: f64, scale: f64) -> f64 {
+    // The common shares of a text with no sentiment, exactly as the general case rounds them.
+    if x == 0.0 {
+        return 0.0;
+    }
+    if x == 1.0 {
+        return 1.0;
+    }
     let r = libm::round(x * scale) / scale;
     if r == 0.0 {
         0.0
     } else {
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn has_ampersand_agrees() {
+        // A `&` (or a byte next to it in value) at every position of texts up to 24 bytes.
+        for len in 0..24 {
+            for at in 0..len {
+                for x in [b'&', b'%', b'\'', 0xA6, 0x26 ^ 0x80] {
+                    let mut b = vec![b'a'; len];
+                    b[at] = x;
+                    assert_eq!(has_ampersand(&b), b.contains(&b'&'), "{len} {at} {x}");
+                }
+            }
+        }
     }
 }

@@ -50,8 +50,14 @@ pub(crate) fn slot(h: u64, displacement: u32, slots: usize) -> usize {
 #[inline]
 pub(crate) fn hash_padded(buf: &[u8; 32], len: usize, seed: u64) -> u64 {
     let mut h = seed ^ (len as u64).wrapping_mul(K);
+    let (chunks, _) = buf.as_chunks::<8>();
+    if (1..=8).contains(&len) {
+        // Most words: one round, no loop.
+        let w = u64::from_le_bytes(*chunks.first().unwrap_or(&[0; 8]));
+        return fmix((h ^ w).wrapping_mul(K).rotate_left(29));
+    }
     let words = len.div_ceil(8).min(4);
-    for c in buf.as_chunks::<8>().0.iter().take(words) {
+    for c in chunks.iter().take(words) {
         h = (h ^ u64::from_le_bytes(*c)).wrapping_mul(K).rotate_left(29);
     }
     fmix(h)

@@ -46,7 +46,8 @@ const SCOPE: usize = 3;
 pub(crate) struct Weighed {
     /// Final valence.
     pub valence: f64,
-    /// Where the evidence span ends (an idiom spans several tokens).
+    /// Where the evidence span of an idiom ends (it spans several tokens); 0 for any other
+    /// token, whose span is its own.
     pub end: u32,
     /// The token is a word inside an idiom already rated at its first word.
     pub absorbed: bool,
@@ -83,31 +84,46 @@ fn is_rated_word(t: &Tok) -> bool {
     t.kind == Kind::Word && t.base != 0.0 && entry_has(t, RATED)
 }
 
-/// Applies the rules; `weighed` gets one entry per token.
+/// Applies the rules; `weighed` gets one entry per token, `rated` the indices of the tokens left
+/// with a valence (in text order: most tokens have none, and the totals only need those).
 pub(crate) fn apply(
     text: &str,
     toks: &[Tok],
     marks: Marks,
     use_lexicon: bool,
+    weigh: &[u32],
     weighed: &mut Vec<Weighed>,
+    rated: &mut Vec<u32>,
 ) -> Totals {
     let tb = text.as_bytes();
+    rated.clear();
+    let mut absorbed = 0usize;
     weighed.clear();
-    weighed.extend(toks.iter().map(|t| Weighed {
-        valence: 0.0,
-        end: t.end,
-        absorbed: false,
-    }));
+    weighed.resize(toks.len(), Weighed::default());
 
-    let mixed_caps = marks.any_caps && marks.any_plain;
+    // Some word is in capitals and some is not (capitals then stand out as emphasis): looked up
+    // only when a weighed word or its booster is in capitals, which is rare.
+    let mut mixed: Option<bool> = None;
+    let mut mixed_caps = || {
+        *mixed.get_or_insert_with(|| {
+            let words = || toks.iter().filter(|t| t.kind == Kind::Word);
+            words().any(|t| t.caps) && words().any(|t| !t.caps)
+        })
+    };
 
-    for i in 0..toks.len() {
-        let t = &toks[i];
+    // Only the listed tokens can end with a valence: the others would fall through the first
+    // checks below.
+    for &i in weigh {
+        let i = i as usize;
+        let Some(t) = toks.get(i) else { continue };
         if weighed[i].absorbed {
             continue;
         }
         if t.kind != Kind::Word {
             weighed[i].valence = t.base;
+            if t.base != 0.0 {
+                rated.push(i as u32);
+            }
             continue;
         }
         if !use_lexicon || t.base == 0.0 && !entry_has(t, IDIOM_START) {
@@ -120,9 +136,12 @@ pub(crate) fn apply(
             if let Some((len, val, end)) = idiom_at(tb, toks, i) {
                 v = val;
                 idiom = true;
-                weighed[i].end = end;
+                if end != t.end {
+                    weighed[i].end = end;
+                }
                 for w in weighed.iter_mut().skip(i + 1).take(len - 1) {
                     w.absorbed = true;
+                    absorbed += 1;
                 }
             }
         }
@@ -159,7 +178,7 @@ pub(crate) fn apply(
             continue;
         }
         let sign = if v > 0.0 { 1.0 } else { -1.0 };
-        if t.caps && mixed_caps {
+        if t.caps && mixed_caps() {
             v += sign * CAPS_BOOST;
         }
         if t.elongated {
@@ -172,12 +191,12 @@ pub(crate) fn apply(
                 break;
             }
             // Words of an idiom modify nothing else.
-            if weighed[i - d].absorbed || weighed[i - d].end != p.end {
+            if weighed[i - d].absorbed || weighed[i - d].end != 0 {
                 continue;
             }
             if entry_has(p, BOOST) && !weighed[i - d].absorbed {
                 let mut s = p.entry.map_or(0.0, |e| e.boost) * sign;
-                if p.caps && mixed_caps {
+                if p.caps && mixed_caps() {
                     s += sign * CAPS_BOOST;
                 }
                 v += s * BOOST_DECAY[d - 1];
@@ -211,13 +230,16 @@ pub(crate) fn apply(
             v *= QUESTION_WEIGHT;
         }
         v *= name_weight(toks, i);
-        if t.quoted {
+        if quoted(tb, t) {
             v *= QUOTED_WEIGHT;
         }
         if t.headline {
             v *= HEADLINE_WEIGHT;
         }
         weighed[i].valence = v;
+        if v != 0.0 {
+            rated.push(i as u32);
+        }
     }
 
     // Contrast: the part after the last `but` weighs more than the part before. Most texts have
@@ -268,7 +290,13 @@ pub(crate) fn apply(
         }
     }
 
-    totals(toks, weighed, marks)
+    totals(toks, weighed, rated, toks.len() - absorbed, marks)
+}
+
+/// A lone word in quotes (`a 'genius'`): scare quotes, the writer keeps a distance.
+fn quoted(tb: &[u8], t: &Tok) -> bool {
+    let is_quote = |c: Option<&u8>| matches!(c, Some(b'"' | b'\''));
+    t.start > 0 && is_quote(tb.get(t.start as usize - 1)) && is_quote(tb.get(t.end as usize))
 }
 
 /// Whether `like` at `i` is the verb: after a subject pronoun, an auxiliary, `to` or an adverb.
@@ -349,13 +377,18 @@ fn eq_word(text: &[u8], key: &[u8]) -> bool {
     }
 }
 
-fn totals(toks: &[Tok], weighed: &[Weighed], marks: Marks) -> Totals {
+/// The totals over the tokens not absorbed by an idiom (`live` of them): those in `rated`, in
+/// text order, and the rest, which all have valence 0 (adding 0 changes no sum: they only count
+/// as neutral).
+fn totals(toks: &[Tok], weighed: &[Weighed], rated: &[u32], live: usize, marks: Marks) -> Totals {
     let mut out = Totals::default();
-    let (mut sum, mut pos, mut neg, mut neu) = (0.0f64, 0.0f64, 0.0f64, 0u32);
-    for (t, w) in toks.iter().zip(weighed) {
-        if w.absorbed {
+    let (mut sum, mut pos, mut neg) = (0.0f64, 0.0f64, 0.0f64);
+    let mut neu = u32::try_from(live.saturating_sub(rated.len())).unwrap_or(u32::MAX);
+    for &k in rated {
+        let k = k as usize;
+        let (Some(t), Some(w)) = (toks.get(k), weighed.get(k)) else {
             continue;
-        }
+        };
         let v = w.valence;
         sum += v;
         if v > 0.0 {

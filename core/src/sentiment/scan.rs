@@ -42,8 +42,6 @@ pub(crate) struct Tok {
     pub question: bool,
     /// Part of a hashtag.
     pub hashtag: bool,
-    /// A lone word in quotes (`a 'genius'`): scare quotes, the writer keeps a distance.
-    pub quoted: bool,
     /// In a sentence written in headline case.
     pub headline: bool,
 }
@@ -68,16 +66,14 @@ struct Read {
 pub(crate) struct Marks {
     pub exclamations: u32,
     pub questions: u32,
-    /// Some word is in capitals, and some is not: capitals then stand out as emphasis.
-    pub any_caps: bool,
-    pub any_plain: bool,
 }
 
 /// A sentence is in headline case when it has this many words and at least 70% start upper case.
 const HEADLINE_MIN_WORDS: u32 = 4;
 
-/// Scans `text`, appending tokens to `out`.
-pub(crate) fn scan(text: &str, out: &mut Vec<Tok>) -> Marks {
+/// Scans `text`, appending tokens to `out`, and to `weigh` the indices of those the rules must
+/// weigh: signs with a valence, words with a valence or starting an idiom (the rest keep 0).
+pub(crate) fn scan(text: &str, out: &mut Vec<Tok>, weigh: &mut Vec<u32>) -> Marks {
     // Spans are u32; a longer text is scored on its first 4 GiB (cut at a char boundary).
     let mut len = text.len().min(u32::MAX as usize);
     while !text.is_char_boundary(len) {
@@ -86,6 +82,7 @@ pub(crate) fn scan(text: &str, out: &mut Vec<Tok>) -> Marks {
     let mut s = Scanner {
         text: text.get(..len).unwrap_or_default(),
         out,
+        weigh,
         clause: 0,
         marks: Marks::default(),
         sentence_from: 0,
@@ -100,6 +97,7 @@ pub(crate) fn scan(text: &str, out: &mut Vec<Tok>) -> Marks {
 struct Scanner<'a, 'v> {
     text: &'a str,
     out: &'v mut Vec<Tok>,
+    weigh: &'v mut Vec<u32>,
     clause: u32,
     marks: Marks,
     /// Index in `out` of the current sentence's first token.
@@ -232,7 +230,8 @@ impl Scanner<'_, '_> {
                     continue;
                 }
                 if cl & WS != 0 {
-                    break;
+                    // The whitespace after the piece is skipped here, as `run` would.
+                    return i + 1;
                 }
                 if matches!(c, b':' | b';' | b'=' | b'<') && i > start {
                     if let Some(q) = self.short_ascii_piece(i, 4).filter(|&q| q - i >= 2) {
@@ -330,16 +329,39 @@ impl Scanner<'_, '_> {
         r.key[0] = LOWERED[usize::from(c0 & 0x7F)];
         let mut n = 1usize;
         let mut j = start + 1;
+        let mut fits = true;
         while let Some(&c) = b.get(j) {
             if c.is_ascii_lowercase() {
-                if n < MAX_KEY {
-                    r.key[n] = c;
-                    n += 1;
-                } else {
-                    r.fits = false;
-                }
+                // A run of lower-case letters: the class bits once for the run.
                 seen_rest |= ALNUM | LOWER;
-                j += 1;
+                // Eight bytes at a time while the key has room: the run's bytes are copied as
+                // they are, the bytes after it masked to the key's zero padding.
+                while let (Some(chunk), true) = (b.get(j..j + 8), n + 8 <= MAX_KEY) {
+                    let w = u64::from_le_bytes(*chunk.first_chunk::<8>().unwrap_or(&[0; 8]));
+                    let k = lower_run(w);
+                    let kept = if k == 8 {
+                        w
+                    } else {
+                        w & ((1u64 << (8 * k)) - 1)
+                    };
+                    if let Some(dst) = r.key.get_mut(n..n + 8) {
+                        dst.copy_from_slice(&kept.to_le_bytes());
+                    }
+                    n += k;
+                    j += k;
+                    if k < 8 {
+                        break;
+                    }
+                }
+                while let Some(&c) = b.get(j).filter(|c| c.is_ascii_lowercase()) {
+                    if n < MAX_KEY {
+                        r.key[n] = c;
+                        n += 1;
+                    } else {
+                        fits = false;
+                    }
+                    j += 1;
+                }
                 continue;
             }
             if c < 0x80 {
@@ -352,32 +374,18 @@ impl Scanner<'_, '_> {
                     r.key[n] = LOWERED[usize::from(c)];
                     n += 1;
                 } else {
-                    r.fits = false;
+                    fits = false;
                 }
                 j += 1;
                 continue;
             }
-            let (ch, w) = char_at(self.text, j);
-            if is_emoji_start(ch) {
-                break;
+            match self.read_non_ascii(j, &mut r.key, &mut n, &mut fits, &mut r.other_script) {
+                Some(w) => j += w,
+                None => break,
             }
-            let apostrophe = matches!(ch, '’' | '‘') && starts_word(self.text, j + w);
-            if !apostrophe && !is_word_char(ch) {
-                break;
-            }
-            r.other_script |= !apostrophe;
-            let out: &[u8] = if apostrophe { b"'" } else { &b[j..j + w] };
-            if n + out.len() <= MAX_KEY {
-                for &x in out {
-                    r.key[n] = x;
-                    n += 1;
-                }
-            } else {
-                r.fits = false;
-            }
-            j += w;
         }
         r.n = n;
+        r.fits = fits;
         r.seen = CLASS[usize::from(c0 & 0x7F)] | seen_rest;
         r.seen_rest = seen_rest;
         j
@@ -434,26 +442,10 @@ impl Scanner<'_, '_> {
                 continue;
             }
             rest = 0xFF;
-            let (ch, w) = char_at(self.text, j);
-            if is_emoji_start(ch) {
-                break;
+            match self.read_non_ascii(j, key, &mut n, &mut fits, &mut other_script) {
+                Some(w) => j += w,
+                None => break,
             }
-            let apostrophe = matches!(ch, '’' | '‘') && starts_word(self.text, j + w);
-            if !apostrophe && !is_word_char(ch) {
-                break;
-            }
-            // Letters of other scripts: a word with them is never in capitals.
-            other_script |= !apostrophe;
-            let out: &[u8] = if apostrophe { b"'" } else { &b[j..j + w] };
-            if n + out.len() <= MAX_KEY {
-                for &x in out {
-                    key[n] = x;
-                    n += 1;
-                }
-            } else {
-                fits = false;
-            }
-            j += w;
         }
         r.n = n;
         r.fits = fits;
@@ -461,6 +453,44 @@ impl Scanner<'_, '_> {
         r.seen_rest = seen_rest;
         r.other_script = other_script;
         j
+    }
+
+    /// Reads the non-ASCII character at `j` of a word into its key (`n` bytes used): a letter
+    /// of any script, or `’` / `‘` before a word character as an apostrophe (`'`). Returns its
+    /// width, or `None` where the word ends (an emoji, punctuation, a lone quote).
+    #[inline]
+    fn read_non_ascii(
+        &self,
+        j: usize,
+        key: &mut [u8; MAX_KEY],
+        n: &mut usize,
+        fits: &mut bool,
+        other_script: &mut bool,
+    ) -> Option<usize> {
+        let (ch, w) = char_at(self.text, j);
+        if is_emoji_start(ch) {
+            return None;
+        }
+        let apostrophe = matches!(ch, '’' | '‘') && starts_word(self.text, j + w);
+        if !apostrophe && !is_word_char(ch) {
+            return None;
+        }
+        // Letters of other scripts: a word with them is never in capitals.
+        *other_script |= !apostrophe;
+        let out: &[u8] = if apostrophe {
+            b"'"
+        } else {
+            self.text.as_bytes().get(j..j + w).unwrap_or_default()
+        };
+        if *n + out.len() <= MAX_KEY {
+            for &x in out {
+                key[*n] = x;
+                *n += 1;
+            }
+        } else {
+            *fits = false;
+        }
+        Some(w)
     }
 
     /// Classifies and looks up a word read into `r`, spanning `start..j`, and pushes it.
@@ -489,9 +519,9 @@ impl Scanner<'_, '_> {
             }
         }
         let nt = entry.is_none() && fits && ends_with(&key[..n], b"n't");
-        let is_quote = |c: Option<&u8>| matches!(c, Some(b'"' | b'\''));
-        let quoted =
-            start > 0 && is_quote(b.get(start - 1)) && is_quote(self.text.as_bytes().get(j));
+        if entry.is_some_and(|e| e.valence != 0.0 || e.has(lexicon::IDIOM_START)) {
+            self.weigh.push(self.out.len() as u32);
+        }
         self.out.push(Tok {
             start: start as u32,
             end: j as u32,
@@ -508,11 +538,8 @@ impl Scanner<'_, '_> {
             sentence_start,
             question: false,
             hashtag,
-            quoted,
             headline: false,
         });
-        self.marks.any_caps |= caps;
-        self.marks.any_plain |= !caps;
         if !hashtag {
             self.sentence_words.0 += 1;
             self.sentence_words.1 += u32::from(title);
@@ -557,6 +584,9 @@ impl Scanner<'_, '_> {
         entry: Option<&'static Entry>,
         base: f64,
     ) {
+        if base != 0.0 {
+            self.weigh.push(self.out.len() as u32);
+        }
         self.out.push(Tok {
             start: start as u32,
             end: end as u32,
@@ -573,7 +603,6 @@ impl Scanner<'_, '_> {
             sentence_start: false,
             question: false,
             hashtag: false,
-            quoted: false,
             headline: false,
         });
         // A sign closes the clause before it, like punctuation.
@@ -600,6 +629,21 @@ fn skip_plain8(b: &[u8], mut i: usize, len: usize) -> usize {
         i += 8;
     }
     i
+}
+
+/// How many of the eight bytes of `w` (little-endian), from the first, are ASCII lower-case
+/// letters.
+#[inline(always)]
+fn lower_run(w: u64) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // On the low seven bits no byte carries into the next: the high bit of `a` is `x >= 'a'`, of
+    // `z` is `x > 'z'`; bytes of 0x80 and up are no letters.
+    let low = w & !HIGH;
+    let a = low + ONES * (0x80 - u64::from(b'a'));
+    let z = low + ONES * (0x80 - u64::from(b'z') - 1);
+    let lower = a & !z & !w & HIGH;
+    ((!lower & HIGH).trailing_zeros() / 8) as usize
 }
 
 /// Byte classes for the ASCII fast path.
@@ -948,6 +992,21 @@ mod tests {
         let mut buf = [0u8; MAX_KEY];
         buf[..k.len()].copy_from_slice(k);
         buf
+    }
+
+    #[test]
+    fn lower_run_counts_leading_lower_case() {
+        // Every byte value at every position after a lower-case prefix.
+        for prefix in 0..8 {
+            for x in 0..=255u8 {
+                let mut w = [b'q'; 8];
+                w[prefix] = x;
+                let want = if x.is_ascii_lowercase() { 8 } else { prefix };
+                assert_eq!(lower_run(u64::from_le_bytes(w)), want, "{prefix} {x}");
+            }
+        }
+        assert_eq!(lower_run(u64::from_le_bytes(*b"ab\xC3\xA9cdef")), 2);
+        assert_eq!(lower_run(u64::from_le_bytes(*b"\x7Fzzzzzzz")), 0);
     }
 
     #[test]
