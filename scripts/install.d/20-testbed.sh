@@ -59,11 +59,11 @@ else
   log "moto: $("$venv/bin/python" -c 'import moto; print(moto.__version__)') installed"
 fi
 
-# The search node launcher, one build per engine (TESTBED_ENGINES, default all three: OpenSearch 2.19
-# for the test bed, OpenSearch 1.3 and Elasticsearch 7.17 for the compatibility tests). The inputs are
+# The search node launcher, one build per engine (TESTBED_ENGINES, default all four: OpenSearch 2.19
+# for the test bed, OpenSearch 1.3, Elasticsearch 7.17 and 8.19 for the compatibility tests). The inputs are
 # the pom and the source; config/ is read at run time.
 os_hash=$(cd "$os_dir" && find pom.xml src -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
-for engine in ${TESTBED_ENGINES:-opensearch2 opensearch1 elasticsearch7}; do
+for engine in ${TESTBED_ENGINES:-opensearch2 opensearch1 elasticsearch7 elasticsearch8}; do
   build=$os_dir/target/$engine
   if [[ -d "$build/lib" && "$(cat "$build/.sentimap-stamp" 2>/dev/null)" == "$os_hash" ]]; then
     log "$engine launcher: up to date ($(find "$build/lib" -name '*.jar' | wc -l) jars)"

@@ -1,7 +1,8 @@
 //! Engine compatibility: the Lambda indexer and the dashboard store against the older lines of the
 //! engines Sentimap supports, each a real single node of its own (`scripts/testbed` with
-//! `TESTBED_ENGINE`, built from the engine's Maven Central artifacts): OpenSearch 1.3 and
-//! Elasticsearch 7.17. The test bed's own node covers OpenSearch 2.19 in every other test.
+//! `TESTBED_ENGINE`, built from the engine's Maven Central artifacts): OpenSearch 1.3,
+//! Elasticsearch 7.17 and Elasticsearch 8.19. The test bed's own node covers OpenSearch 2.19 in every
+//! other test.
 //!
 //! On each engine: the template is installed, objects are indexed with the right count, mapping and
 //! `geo_point` values, a re-delivery adds nothing, a malformed line and the documents the engine
@@ -15,12 +16,17 @@ use serde_json::{json, Value};
 
 use crate::lambda::{app, point, post, s3_event, total};
 
-/// The node's version number, as the engine reports it at `/`.
+/// The node's version number, from the nodes info API (the test bed's Elasticsearch 8 has no `GET /`:
+/// that handler is in a module the test bed does not load).
 async fn version(os: &OpenSearch) -> String {
-    let (status, root) = os.json(reqwest::Method::GET, "/", None).await;
-    assert_eq!(status, 200, "{root}");
-    root["version"]["number"]
-        .as_str()
+    let (status, info) = os
+        .json(reqwest::Method::GET, "/_nodes/_local", None)
+        .await;
+    assert_eq!(status, 200, "{info}");
+    info["nodes"]
+        .as_object()
+        .and_then(|nodes| nodes.values().next())
+        .and_then(|node| node["version"].as_str())
         .unwrap_or_default()
         .to_string()
 }
@@ -226,4 +232,9 @@ async fn opensearch_1_indexes_and_answers_like_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn elasticsearch_7_indexes_and_answers_like_sqlite() {
     engine_is_supported("elasticsearch7", "7.17.").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn elasticsearch_8_indexes_and_answers_like_sqlite() {
+    engine_is_supported("elasticsearch8", "8.19.").await;
 }

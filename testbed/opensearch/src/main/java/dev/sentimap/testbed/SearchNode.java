@@ -1,9 +1,11 @@
 package dev.sentimap.testbed;
 
+import java.io.IOException;
 import java.io.InputStream;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -14,9 +16,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
 
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -77,6 +82,14 @@ public final class SearchNode {
         Object node;
         Class<?> nodeClass = Class.forName(pkg + ".node.Node");
         try {
+            Class<?> logConfigurator = Class.forName(pkg + ".common.logging.LogConfigurator");
+            // Elasticsearch 8 logs through its own logging API, which must be bound before anything logs;
+            // the other engines have no such step.
+            try {
+                logConfigurator.getMethod("configureESLogging").invoke(null);
+            } catch (NoSuchMethodException e) {
+                // OpenSearch, Elasticsearch 7.
+            }
             // The config folder holds only log4j2.properties (console logging: the test bed script sends
             // this process's output to its log file); the node's settings are all above.
             Class<?> environmentClass = Class.forName(pkg + ".env.Environment");
@@ -84,18 +97,27 @@ public final class SearchNode {
                     .getMethod("prepareEnvironment", Class.forName(pkg + ".common.settings.Settings"), Map.class,
                             Path.class, Supplier.class)
                     .invoke(null, settings(pkg, settings), Map.of(), config, (Supplier<String>) () -> NODE_NAME);
-            Class<?> logConfigurator = Class.forName(pkg + ".common.logging.LogConfigurator");
             logConfigurator.getMethod("registerErrorListener").invoke(null);
             logConfigurator.getMethod("setNodeName", String.class).invoke(null, NODE_NAME);
-            logConfigurator.getMethod("configure", environmentClass).invoke(null, environment);
-
-            List<Class<?>> plugins = new ArrayList<>();
-            for (String name : engine.getProperty("plugins").split(",")) {
-                plugins.add(Class.forName(name.trim()));
+            try {
+                logConfigurator.getMethod("configure", environmentClass).invoke(null, environment);
+            } catch (NoSuchMethodException e) {
+                // Elasticsearch 8: configure(environment, useConsole).
+                logConfigurator.getMethod("configure", environmentClass, boolean.class).invoke(null, environment, true);
             }
-            Constructor<?> constructor = nodeClass.getDeclaredConstructor(environmentClass, Collection.class, boolean.class);
-            constructor.setAccessible(true);
-            node = constructor.newInstance(environment, plugins, true);
+
+            if (engine.getProperty("plugins").equals("modules")) {
+                node = nodeFromModuleFolders(pkg, nodeClass, environmentClass, environment);
+            } else {
+                List<Class<?>> plugins = new ArrayList<>();
+                for (String name : engine.getProperty("plugins").split(",")) {
+                    plugins.add(Class.forName(name.trim()));
+                }
+                Constructor<?> constructor =
+                        nodeClass.getDeclaredConstructor(environmentClass, Collection.class, boolean.class);
+                constructor.setAccessible(true);
+                node = constructor.newInstance(environment, plugins, true);
+            }
         } catch (InvocationTargetException e) {
             throw failed(e.getCause());
         }
@@ -126,6 +148,51 @@ public final class SearchNode {
                 engine.getProperty("engine"), httpPort);
         // The node's own threads are daemons: keep the JVM alive until the shutdown hook ran.
         closed.await();
+    }
+
+    /**
+     * Elasticsearch 8: the node takes a plugin loader, which loads each module from a folder beside the
+     * launcher's classes ({@code target/elasticsearch8/modules/NAME}, filled by Maven) into a module
+     * layer of its own, as the distribution does. Each folder gets the descriptor its jar carries.
+     */
+    private static Object nodeFromModuleFolders(String pkg, Class<?> nodeClass, Class<?> environmentClass,
+            Object environment) throws Exception {
+        Path classes = Paths.get(SearchNode.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Path modules = classes.resolveSibling("modules");
+        try (DirectoryStream<Path> folders = Files.newDirectoryStream(modules)) {
+            for (Path folder : folders) {
+                writeDescriptor(folder);
+            }
+        }
+        Class<?> loaderClass = Class.forName(pkg + ".plugins.PluginsLoader");
+        Object bundles = loaderClass.getMethod("loadModulesBundles", Path.class).invoke(null, modules);
+        // withServerExports = true: the server's qualified exports are opened to the module layers.
+        Object loader = loaderClass.getMethod("createPluginsLoader", Set.class, Set.class, Map.class, boolean.class)
+                .invoke(null, bundles, Set.of(), new HashMap<String, Set<String>>(), true);
+        return nodeClass.getConstructor(environmentClass, loaderClass).newInstance(environment, loader);
+    }
+
+    /** Copies {@code META-INF/es-plugins/NAME/plugin-descriptor.properties} out of the module's jar. */
+    private static void writeDescriptor(Path folder) throws IOException {
+        Path descriptor = folder.resolve("plugin-descriptor.properties");
+        if (Files.exists(descriptor)) {
+            return;
+        }
+        String entry = "META-INF/es-plugins/" + folder.getFileName() + "/plugin-descriptor.properties";
+        try (DirectoryStream<Path> jars = Files.newDirectoryStream(folder, "*.jar")) {
+            for (Path jar : jars) {
+                try (JarFile file = new JarFile(jar.toFile())) {
+                    JarEntry found = file.getJarEntry(entry);
+                    if (found != null) {
+                        try (InputStream in = file.getInputStream(found)) {
+                            Files.copy(in, descriptor);
+                        }
+                        return;
+                    }
+                }
+            }
+        }
+        throw new IllegalStateException("no jar in " + folder + " holds " + entry);
     }
 
     /** The engine's {@code Settings} built from {@code values}. */
