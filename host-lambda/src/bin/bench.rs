@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! sentimap-lambda-bench gen --out FILE --mb N [--gzip]   write a corpus of X API v1.1 statuses
-//! sentimap-lambda-bench throughput --file FILE            one-core MB/s of each pipeline stage
+//! sentimap-lambda-bench throughput --file FILE            one-core MiB/s of each pipeline stage
 //! sentimap-lambda-bench pipeline --file FILE              the whole streaming pipeline against an
 //!                                                         engine that accepts everything; peak RSS
 //! ```
@@ -240,7 +240,7 @@ fn throughput(file: &Path, max_mb: usize) -> anyhow::Result<()> {
 
     // Each stage: best of three passes, timed both by the wall clock and by the CPU time this
     // thread got (the scheduler's own count), so other load on a shared machine does not
-    // depress the figure: MB/s per second of one core actually spent.
+    // depress the figure: MiB/s per second of one core actually spent.
     let time_stage = |f: &mut dyn FnMut(&[u8])| -> (Duration, Duration) {
         let mut best = (Duration::MAX, Duration::MAX);
         for _ in 0..3 {
@@ -290,11 +290,16 @@ fn throughput(file: &Path, max_mb: usize) -> anyhow::Result<()> {
             }
         }
     });
+    // MiB (2^20 bytes) per second; a pass too short for the thread's CPU clock shows no figure.
     let mbs = |d: (Duration, Duration)| {
         let rate = |x: Duration| raw as f64 / 1_048_576.0 / x.as_secs_f64();
+        let cpu = if d.1.is_zero() {
+            format!("{:>8}", "-")
+        } else {
+            format!("{:8.1}", rate(d.1))
+        };
         format!(
-            "{:8.1} MB/s per CPU-second   ({:7.1} MB/s wall)",
-            rate(d.1),
+            "{cpu} MiB/s per CPU-second   ({:7.1} MiB/s wall)",
             rate(d.0)
         )
     };
@@ -398,7 +403,7 @@ async fn pipeline(file: &Path) -> anyhow::Result<()> {
     let mut o = std::io::stdout().lock();
     writeln!(
         o,
-        "pipeline: {} records, {} indexed, {} dead-lettered, {:.1} MiB in {:.2} s = {:.1} MB/s; peak RSS {:.1} MiB",
+        "pipeline: {} records, {} indexed, {} dead-lettered, {:.1} MiB in {:.2} s = {:.1} MiB/s; peak RSS {:.1} MiB",
         c.read,
         c.indexed,
         c.dead_lettered,
