@@ -184,6 +184,19 @@ impl OpenSearch {
         )
     }
 
+    /// The number of documents in `index`, after a refresh makes every indexed one visible.
+    pub async fn count(&self, index: &str) -> u64 {
+        self.json(reqwest::Method::POST, &format!("/{index}/_refresh"), None)
+            .await;
+        let (status, v) = self
+            .json(reqwest::Method::GET, &format!("/{index}/_count"), None)
+            .await;
+        assert_eq!(status, 200, "GET /{index}/_count: {v}");
+        v["count"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("GET /{index}/_count: no count in {v}"))
+    }
+
     /// Installs the core's index template (`sentimap_core::index_template`) as [`TEMPLATE_NAME`] for
     /// [`INDEX_PATTERN`]; idempotent, so every test that needs it may call it.
     pub async fn install_index_template(&self) {

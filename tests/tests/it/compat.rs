@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use sentimap_tests::testbed::{self, OpenSearch, OwnNode};
 use serde_json::{json, Value};
 
-use crate::lambda::{app, point, post, s3_event, total};
+use crate::lambda::{app, assert_indexed, dead_letters, point, post, s3_event, total};
 
 /// The node's version number, from the nodes info API (the test bed's Elasticsearch 8 has no `GET /`:
 /// that handler is in a module the test bed does not load).
@@ -27,32 +27,6 @@ async fn version(os: &OpenSearch) -> String {
         .and_then(|node| node["version"].as_str())
         .unwrap_or_default()
         .to_string()
-}
-
-/// Every dead letter the handler wrote under `prefix` in `bucket`.
-async fn dead_letters(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<Value> {
-    let listed = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .send()
-        .await
-        .unwrap();
-    let mut letters = Vec::new();
-    for o in listed.contents() {
-        let body = s3
-            .get_object()
-            .bucket(bucket)
-            .key(o.key().unwrap())
-            .send()
-            .await
-            .unwrap();
-        let bytes = body.body.collect().await.unwrap().into_bytes();
-        for line in String::from_utf8(bytes.to_vec()).unwrap().lines() {
-            letters.push(serde_json::from_str::<Value>(line).unwrap());
-        }
-    }
-    letters
 }
 
 /// The Lambda handler against the node at `url`: indexing, mapping, points, re-delivery, and
@@ -97,19 +71,8 @@ async fn lambda_indexes_into(url: &str, engine: &str) {
     assert_eq!(total(&answer, "indexed"), 40, "{engine}: {answer}");
     assert_eq!(total(&answer, "dead_lettered"), 1, "{engine}: {answer}");
 
-    let os = OpenSearch::new(url);
-    let count = |os: OpenSearch, index: String| async move {
-        os.json(reqwest::Method::POST, &format!("/{index}/_refresh"), None)
-            .await;
-        let (status, v) = os
-            .json(reqwest::Method::GET, &format!("/{index}/_count"), None)
-            .await;
-        assert_eq!(status, 200, "{v}");
-        v["count"].as_u64().unwrap()
-    };
-    assert_eq!(count(os.clone(), index.clone()).await, 40, "{engine}");
-
     // The core's template was installed (composable, `_index_template`) and shaped the index.
+    let os = OpenSearch::new(url);
     let (status, template) = os
         .json(
             reqwest::Method::GET,
@@ -118,51 +81,12 @@ async fn lambda_indexes_into(url: &str, engine: &str) {
         )
         .await;
     assert_eq!(status, 200, "{engine}: {template}");
-    let (_, mapping) = os
-        .json(reqwest::Method::GET, &format!("/{index}/_mapping"), None)
-        .await;
-    let props = &mapping[&index]["mappings"]["properties"];
-    assert_eq!(
-        props["location"]["properties"]["point"]["type"], "geo_point",
-        "{engine}: {mapping}"
-    );
-    assert_eq!(props["created_at"]["type"], "date", "{engine}");
-    assert_eq!(
-        props["sentiment"]["properties"]["label"]["type"], "keyword",
-        "{engine}"
-    );
-    for &(id, lat, lon) in expected.iter().step_by(9) {
-        let (status, doc) = os
-            .json(reqwest::Method::GET, &format!("/{index}/_doc/x:{id}"), None)
-            .await;
-        assert_eq!(status, 200, "{engine}: {doc}");
-        let p = &doc["_source"]["location"]["point"];
-        assert_eq!(
-            (p["lat"].as_f64(), p["lon"].as_f64()),
-            (Some(lat), Some(lon)),
-            "{engine}"
-        );
-    }
-    let (status, south) = os
-        .json(
-            reqwest::Method::POST,
-            &format!("/{index}/_search"),
-            Some(&json!({ "size": 0, "track_total_hits": true, "query": { "geo_bounding_box": { "location.point": {
-                "top_left": { "lat": 0.0, "lon": -180.0 }, "bottom_right": { "lat": -90.0, "lon": 180.0 } } } } })),
-        )
-        .await;
-    assert_eq!(status, 200, "{engine}: {south}");
-    let want_south = expected.iter().filter(|e| e.1 < 0.0).count() as u64;
-    assert_eq!(
-        south["hits"]["total"]["value"].as_u64(),
-        Some(want_south),
-        "{engine}: {south}"
-    );
+    assert_indexed(&os, &index, &expected, engine).await;
 
     // Re-delivery: the same `_id`s, nothing added.
     let again = handler.handle(event).await.unwrap();
     assert_eq!(total(&again, "indexed"), 40, "{engine}: {again}");
-    assert_eq!(count(os.clone(), index.clone()).await, 40, "{engine}");
+    assert_eq!(os.count(&index).await, 40, "{engine}");
 
     // An index whose mapping refuses our documents (a label that must be a number): the engine
     // answers each bulk item with a 4xx, and each becomes a dead letter with the engine's reason.
@@ -184,9 +108,13 @@ async fn lambda_indexes_into(url: &str, engine: &str) {
         .unwrap();
     assert_eq!(total(&refused, "indexed"), 0, "{engine}: {refused}");
     assert_eq!(total(&refused, "dead_lettered"), 41, "{engine}: {refused}");
-    assert_eq!(count(os.clone(), refusing.clone()).await, 0, "{engine}");
+    assert_eq!(os.count(&refusing).await, 0, "{engine}");
 
-    let letters = dead_letters(&s3, &bucket, "dead/").await;
+    let letters: Vec<Value> = dead_letters(&s3, &bucket, "dead/")
+        .await
+        .into_iter()
+        .map(|(_, letter)| letter)
+        .collect();
     let parse: Vec<&Value> = letters.iter().filter(|l| l["stage"] == "parse").collect();
     let index_stage: Vec<&Value> = letters.iter().filter(|l| l["stage"] == "index").collect();
     // The malformed line with its line number. Dead-letter keys are named after the source object,

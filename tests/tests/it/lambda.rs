@@ -12,7 +12,7 @@ use aws_config::SdkConfig;
 use http::StatusCode;
 use sentimap_lambda::{App, Config};
 use sentimap_tests::proxy::{Action, Proxy, Reply};
-use sentimap_tests::testbed;
+use sentimap_tests::testbed::{self, OpenSearch};
 use serde_json::{json, Value};
 
 const S3_EVENT: &str = include_str!("../../fixtures/lambda/s3-put-event.json");
@@ -109,40 +109,81 @@ pub(crate) fn point(i: u64) -> (f64, f64) {
     (-45.0 + i as f64 * 0.75, -120.0 + i as f64 * 1.5)
 }
 
-struct OpenSearch {
-    http: reqwest::Client,
-    url: String,
+/// Checks that the documents of `expected` (post id, lat, lon) are in `index` on `os`, once each:
+/// the count, the mapping the core's template gives, every 7th point exact, and the points
+/// searchable as geo_points. `what` names the case in failures.
+pub(crate) async fn assert_indexed(
+    os: &OpenSearch,
+    index: &str,
+    expected: &[(u64, f64, f64)],
+    what: &str,
+) {
+    assert_eq!(os.count(index).await, expected.len() as u64, "{what}");
+    let (_, mapping) = os
+        .json(reqwest::Method::GET, &format!("/{index}/_mapping"), None)
+        .await;
+    let props = &mapping[index]["mappings"]["properties"];
+    assert_eq!(
+        props["location"]["properties"]["point"]["type"], "geo_point",
+        "{what}: {mapping}"
+    );
+    assert_eq!(props["created_at"]["type"], "date", "{what}");
+    assert_eq!(
+        props["sentiment"]["properties"]["label"]["type"], "keyword",
+        "{what}"
+    );
+    for &(id, lat, lon) in expected.iter().step_by(7) {
+        let (status, doc) = os
+            .json(reqwest::Method::GET, &format!("/{index}/_doc/x:{id}"), None)
+            .await;
+        assert_eq!(status, 200, "{what}: {doc}");
+        let p = &doc["_source"]["location"]["point"];
+        assert_eq!(
+            (p["lat"].as_f64(), p["lon"].as_f64()),
+            (Some(lat), Some(lon)),
+            "{what}"
+        );
+    }
+    let (status, v) = os
+        .json(
+            reqwest::Method::POST,
+            &format!("/{index}/_search"),
+            Some(&json!({ "size": 0, "track_total_hits": true, "query": { "geo_bounding_box": { "location.point": {
+                "top_left": { "lat": 0.0, "lon": -180.0 }, "bottom_right": { "lat": -90.0, "lon": 180.0 } } } } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{what}: {v}");
+    let south = expected.iter().filter(|e| e.1 < 0.0).count() as u64;
+    assert_eq!(
+        v["hits"]["total"]["value"].as_u64(),
+        Some(south),
+        "{what}: {v}"
+    );
 }
 
-impl OpenSearch {
-    fn new() -> Self {
-        OpenSearch {
-            http: testbed::http_client(),
-            url: testbed::opensearch_url(),
+/// Every dead letter under `prefix` in `bucket`, with the key of the object that holds it.
+pub(crate) async fn dead_letters(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Vec<(String, Value)> {
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap();
+    let mut letters = Vec::new();
+    for o in listed.contents() {
+        let k = o.key().unwrap();
+        let body = s3.get_object().bucket(bucket).key(k).send().await.unwrap();
+        let bytes = body.body.collect().await.unwrap().into_bytes();
+        for line in String::from_utf8(bytes.to_vec()).unwrap().lines() {
+            letters.push((k.to_string(), serde_json::from_str::<Value>(line).unwrap()));
         }
     }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!("{}/{path}", self.url))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn count(&self, index: &str) -> u64 {
-        self.http
-            .post(format!("{}/{index}/_refresh", self.url))
-            .send()
-            .await
-            .unwrap();
-        let (status, v) = self.get(&format!("{index}/_count")).await;
-        assert_eq!(status, 200, "{v}");
-        v["count"].as_u64().unwrap()
-    }
+    letters
 }
 
 pub(crate) fn total(answer: &Value, field: &str) -> u64 {
@@ -240,37 +281,8 @@ async fn firehose_objects_are_indexed_once_with_mapping_and_points() {
     assert_eq!(total(&answer, "indexed"), expected.len() as u64, "{answer}");
     assert_eq!(total(&answer, "dead_lettered"), 0, "{answer}");
 
-    let os = OpenSearch::new();
-    assert_eq!(os.count(&index).await, expected.len() as u64);
-    let (_, mapping) = os.get(&format!("{index}/_mapping")).await;
-    let props = &mapping[&index]["mappings"]["properties"];
-    assert_eq!(
-        props["location"]["properties"]["point"]["type"], "geo_point",
-        "{mapping}"
-    );
-    assert_eq!(props["created_at"]["type"], "date");
-    assert_eq!(props["sentiment"]["properties"]["label"]["type"], "keyword");
-    for &(id, lat, lon) in expected.iter().step_by(7) {
-        let (status, doc) = os.get(&format!("{index}/_doc/x:{id}")).await;
-        assert_eq!(status, 200, "{doc}");
-        let p = &doc["_source"]["location"]["point"];
-        assert_eq!(
-            (p["lat"].as_f64(), p["lon"].as_f64()),
-            (Some(lat), Some(lon))
-        );
-    }
-    // The points are searchable as geo_points, not just stored.
-    let r = os
-        .http
-        .post(format!("{}/{index}/_search", os.url))
-        .json(&json!({ "size": 0, "query": { "geo_bounding_box": { "location.point": {
-            "top_left": { "lat": 0.0, "lon": -180.0 }, "bottom_right": { "lat": -90.0, "lon": 180.0 } } } } }))
-        .send()
-        .await
-        .unwrap();
-    let v: Value = r.json().await.unwrap();
-    let south = expected.iter().filter(|e| e.1 < 0.0).count() as u64;
-    assert_eq!(v["hits"]["total"]["value"].as_u64(), Some(south), "{v}");
+    let os = OpenSearch::from_env();
+    assert_indexed(&os, &index, &expected, "firehose objects").await;
 
     // Re-delivery of the same objects: same `_id`s, no duplicates.
     let again = app.handle(event).await.unwrap();
@@ -389,7 +401,7 @@ async fn sqs_notifications_report_only_failed_messages() {
         "the key is decoded: {answer}"
     );
     assert_eq!(total(&answer, "indexed"), 12);
-    assert_eq!(OpenSearch::new().count(&index).await, 12);
+    assert_eq!(OpenSearch::from_env().count(&index).await, 12);
 }
 
 #[tokio::test]
@@ -427,24 +439,12 @@ async fn malformed_lines_are_dead_lettered_with_their_reasons() {
     assert_eq!(total(&answer, "read"), 22, "{answer}");
     assert_eq!(total(&answer, "indexed"), 7, "{answer}");
     assert_eq!(total(&answer, "dead_lettered"), 15, "{answer}");
-    assert_eq!(OpenSearch::new().count(&index).await, 7);
+    assert_eq!(OpenSearch::from_env().count(&index).await, 7);
 
-    let listed = s3
-        .list_objects_v2()
-        .bucket(&bucket)
-        .prefix("dead/")
-        .send()
-        .await
-        .unwrap();
     let mut letters = Vec::new();
-    for o in listed.contents() {
-        let k = o.key().unwrap();
+    for (k, letter) in dead_letters(&s3, &bucket, "dead/").await {
         assert!(k.starts_with(&format!("dead/{bucket}/{key}/part-")), "{k}");
-        let body = s3.get_object().bucket(&bucket).key(k).send().await.unwrap();
-        let bytes = body.body.collect().await.unwrap().into_bytes();
-        for line in String::from_utf8(bytes.to_vec()).unwrap().lines() {
-            letters.push(serde_json::from_str::<Value>(line).unwrap());
-        }
+        letters.push(letter);
     }
     let got: Vec<(u64, String)> = letters
         .iter()
@@ -671,5 +671,5 @@ async fn injected_429s_and_503s_lose_nothing() {
     // Five requests answered 503/429 by the proxy, four answers with 429 items.
     let stats = proxy.stats();
     assert_eq!((stats.responded, stats.transformed), (5, 4), "{stats:?}");
-    assert_eq!(OpenSearch::new().count(&index).await, n);
+    assert_eq!(OpenSearch::from_env().count(&index).await, n);
 }
