@@ -1364,6 +1364,30 @@ fn indexer(search: &FakeUpstream, aws: &FakeUpstream, dir: &Path) -> Command {
     cmd
 }
 
+/// `what` (its output `out`) sent its search credential to `search` as the Authorization value
+/// `{scheme} {base64(credential)}`, and printed neither the header, the `secret` inside the
+/// credential, nor the AWS keys.
+fn assert_sent_not_logged(
+    what: &str,
+    search: &FakeUpstream,
+    out: &Output,
+    scheme: &str,
+    credential: &str,
+    secret: (&'static str, &str),
+) {
+    let encoded = base64(credential.as_bytes());
+    assert!(
+        search.saw(&format!("{scheme} {encoded}")),
+        "{what}: the credential was never sent; the engine saw {:?}\n{}",
+        search.requests(),
+        out.lines.join("\n")
+    );
+    let mut secrets = aws_secrets();
+    secrets.push((secret.0, secret.1.to_owned()));
+    secrets.push(("Authorization header (base64)", encoded));
+    assert_no_secret(what, out, &secrets);
+}
+
 #[test]
 fn indexer_never_logs_a_basic_auth_password() {
     for status in [200, 401, 503] {
@@ -1377,20 +1401,13 @@ fn indexer_never_logs_a_basic_auth_password() {
             .env("SENTIMAP_USERNAME", "sentimap-writer")
             .env("SENTIMAP_PASSWORD", OS_PASSWORD);
         let out = run(cmd, Duration::from_secs(20), &dir);
-        let basic = base64(format!("sentimap-writer:{OS_PASSWORD}").as_bytes());
-        assert!(
-            search.saw(&format!("Basic {basic}")),
-            "the indexer never sent the password (engine answering {status}); it saw {:?}\n{}",
-            search.requests(),
-            out.lines.join("\n")
-        );
-        let mut secrets = aws_secrets();
-        secrets.push(("OpenSearch password", OS_PASSWORD.to_owned()));
-        secrets.push(("basic auth header (base64)", basic));
-        assert_no_secret(
+        assert_sent_not_logged(
             &format!("sentimap-lambda local, basic auth, engine {status}"),
+            &search,
             &out,
-            &secrets,
+            "Basic",
+            &format!("sentimap-writer:{OS_PASSWORD}"),
+            ("OpenSearch password", OS_PASSWORD),
         );
     }
 }
@@ -1403,17 +1420,14 @@ fn indexer_never_logs_an_api_key() {
     cmd.env("SENTIMAP_AUTH", "api_key")
         .env("SENTIMAP_API_KEY", &key);
     let out = run(cmd, Duration::from_secs(20), &dir);
-    let encoded = base64(key.as_bytes());
-    assert!(
-        search.saw(&format!("ApiKey {encoded}")),
-        "the indexer never sent the API key; it saw {:?}\n{}",
-        search.requests(),
-        out.lines.join("\n")
+    assert_sent_not_logged(
+        "sentimap-lambda local, API key",
+        &search,
+        &out,
+        "ApiKey",
+        &key,
+        ("OpenSearch API key", OS_API_KEY),
     );
-    let mut secrets = aws_secrets();
-    secrets.push(("OpenSearch API key", OS_API_KEY.to_owned()));
-    secrets.push(("API key header (base64)", encoded));
-    assert_no_secret("sentimap-lambda local, API key", &out, &secrets);
 }
 
 #[test]
@@ -1516,20 +1530,13 @@ fn dashboard_never_logs_a_basic_auth_password_or_an_api_key() {
         );
         cmd.env("SENTIMAP_PASSWORD", OS_PASSWORD);
         let out = run(cmd, Duration::from_secs(6), &dir);
-        let basic = base64(format!("sentimap-reader:{OS_PASSWORD}").as_bytes());
-        assert!(
-            search.saw(&format!("Basic {basic}")),
-            "the demo never sent the password (engine answering {status}); it saw {:?}\n{}",
-            search.requests(),
-            out.lines.join("\n")
-        );
-        let mut secrets = aws_secrets();
-        secrets.push(("OpenSearch password", OS_PASSWORD.to_owned()));
-        secrets.push(("basic auth header (base64)", basic));
-        assert_no_secret(
+        assert_sent_not_logged(
             &format!("sentimap demo --opensearch, basic auth, engine {status}"),
+            &search,
             &out,
-            &secrets,
+            "Basic",
+            &format!("sentimap-reader:{OS_PASSWORD}"),
+            ("OpenSearch password", OS_PASSWORD),
         );
     }
     let (search, aws, dir) = (fake_search(401), fake_aws(), scratch("dashboard-apikey"));
@@ -1537,15 +1544,12 @@ fn dashboard_never_logs_a_basic_auth_password_or_an_api_key() {
     let key = format!("leakid:{OS_API_KEY}");
     cmd.env("SENTIMAP_API_KEY", &key);
     let out = run(cmd, Duration::from_secs(6), &dir);
-    let encoded = base64(key.as_bytes());
-    assert!(
-        search.saw(&format!("ApiKey {encoded}")),
-        "the demo never sent the API key; it saw {:?}\n{}",
-        search.requests(),
-        out.lines.join("\n")
+    assert_sent_not_logged(
+        "sentimap demo --opensearch, API key",
+        &search,
+        &out,
+        "ApiKey",
+        &key,
+        ("OpenSearch API key", OS_API_KEY),
     );
-    let mut secrets = aws_secrets();
-    secrets.push(("OpenSearch API key", OS_API_KEY.to_owned()));
-    secrets.push(("API key header (base64)", encoded));
-    assert_no_secret("sentimap demo --opensearch, API key", &out, &secrets);
 }
