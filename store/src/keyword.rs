@@ -31,10 +31,10 @@ use sentimap_core::sentiment::Label;
 use crate::geo::{Tile, MAX_ZOOM};
 use crate::query::{
     auto_interval, bucket_start, split_words, Filters, GeoQuery, LabelCounts, MapPoint, Posts,
-    PostsQuery, RawCell, Summary, SummaryQuery, TimelineQuery, MAX_WORD_CHARS,
+    PostsQuery, Summary, SummaryQuery, TimelineQuery, MAX_WORD_CHARS,
 };
 use crate::rollup::{split, Piece, HOUR};
-use crate::sqlite::{code_label, finish_summary, label_code, RangeRead};
+use crate::sqlite::{code_label, finish_summary, label_code, raw_cells, CellSums, RangeRead};
 use crate::Error;
 
 /// Bumped when the word tables change meaning; a store with another version rebuilds them (and a
@@ -310,7 +310,7 @@ fn world_cells(conn: &Connection, word: &str, q: &GeoQuery) -> Result<Option<cra
         after: &[],
     };
     let up = WORD_GEO_LEVEL - p;
-    let mut cells: BTreeMap<(u32, u32), (LabelCounts, f64)> = BTreeMap::new();
+    let mut cells = CellSums::new();
     read.each(conn, f.from_ms, f.to_ms, |piece, r| {
         let (x, y) = match piece {
             Piece::Hours(..) => (r.get::<_, u32>(0)? >> up, r.get::<_, u32>(1)? >> up),
@@ -330,16 +330,7 @@ fn world_cells(conn: &Connection, word: &str, q: &GeoQuery) -> Result<Option<cra
     if total <= q.max_points as u64 {
         return Ok(None);
     }
-    let raw = cells
-        .into_iter()
-        .filter(|(_, (l, _))| l.total() > 0)
-        .map(|((x, y), (labels, sum))| RawCell {
-            tile: Tile { zoom: p, x, y },
-            compound_mean: sum / labels.total().max(1) as f64,
-            labels,
-        })
-        .collect();
-    Ok(Some(crate::Geo::from_cells(total, p, raw)))
+    Ok(Some(crate::Geo::from_cells(total, p, raw_cells(p, cells))))
 }
 
 /// `/api/geo` for a one-word search: one pass over the word's postings in the box (by label and
@@ -378,7 +369,7 @@ fn geo_scan(
     let shift = MAX_ZOOM - precision;
     let mut total: u64 = 0;
     let mut rids: Vec<i64> = Vec::new();
-    let mut cells: BTreeMap<(u32, u32), (LabelCounts, f64)> = BTreeMap::new();
+    let mut cells = CellSums::new();
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(ps))?;
     while let Some(r) = rows.next()? {
@@ -423,19 +414,11 @@ fn geo_scan(
         }
         return Ok(crate::Geo::from_points(total, precision, points));
     }
-    let raw = cells
-        .into_iter()
-        .map(|((x, y), (labels, sum))| RawCell {
-            tile: Tile {
-                zoom: precision,
-                x,
-                y,
-            },
-            compound_mean: sum / labels.total().max(1) as f64,
-            labels,
-        })
-        .collect();
-    Ok(crate::Geo::from_cells(total, precision, raw))
+    Ok(crate::Geo::from_cells(
+        total,
+        precision,
+        raw_cells(precision, cells),
+    ))
 }
 
 /// `/api/posts` for a one-word search: the total from the rollups, the newest posts by walking

@@ -540,27 +540,18 @@ fn geo_sync(conn: &Connection, q: &GeoQuery) -> Result<Geo, Error> {
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(w.params.iter()))?;
-    let mut cells: std::collections::BTreeMap<(u32, u32), (LabelCounts, f64)> =
-        std::collections::BTreeMap::new();
+    let mut cells = CellSums::new();
     while let Some(r) = rows.next()? {
         let (x, y): (i64, i64) = (r.get(0)?, r.get(1)?);
         let e = cells.entry((x as u32, y as u32)).or_default();
         e.0.add(code_label(r.get(2)?)?, r.get::<_, i64>(3)? as u64);
         e.1 += r.get::<_, f64>(4)?;
     }
-    let raw = cells
-        .into_iter()
-        .map(|((x, y), (labels, sum))| RawCell {
-            tile: Tile {
-                zoom: precision,
-                x,
-                y,
-            },
-            compound_mean: sum / labels.total().max(1) as f64,
-            labels,
-        })
-        .collect();
-    Ok(Geo::from_cells(total, precision, raw))
+    Ok(Geo::from_cells(
+        total,
+        precision,
+        raw_cells(precision, cells),
+    ))
 }
 
 fn timeline_sync(conn: &Connection, q: &TimelineQuery) -> Result<Timeline, Error> {
@@ -1082,7 +1073,7 @@ fn geo_cells_fast(conn: &Connection, q: &GeoQuery) -> Result<Option<(u64, Vec<Ra
     let inner = interior(b, z);
     let f = &q.filters;
     let (lsql, lparams) = label_cond("label", &f.labels);
-    let mut cells: BTreeMap<(u32, u32), (LabelCounts, f64)> = BTreeMap::new();
+    let mut cells = CellSums::new();
     let mut add = |x: u32, y: u32, label: Label, n: u64, s: f64| {
         let c = cells.entry((x, y)).or_default();
         c.0.add(label, n);
@@ -1187,16 +1178,25 @@ fn geo_cells_fast(conn: &Connection, q: &GeoQuery) -> Result<Option<(u64, Vec<Ra
         }
     }
     let total = cells.values().map(|c| c.0.total()).sum();
-    let raw_cells = cells
+    let raw_cells = raw_cells(p, cells);
+    Ok(Some((total, raw_cells)))
+}
+
+/// Per-tile sums at one zoom: the posts counted by label, and their compounds summed.
+pub(crate) type CellSums = BTreeMap<(u32, u32), (LabelCounts, f64)>;
+
+/// The map's cells at `zoom` from per-tile sums: empty tiles dropped (the engine returns no empty
+/// bucket), the mean compound the sum over the count.
+pub(crate) fn raw_cells(zoom: u8, cells: CellSums) -> Vec<RawCell> {
+    cells
         .into_iter()
         .filter(|(_, (l, _))| l.total() > 0)
         .map(|((x, y), (labels, sum))| RawCell {
-            tile: Tile { zoom: p, x, y },
+            tile: Tile { zoom, x, y },
             compound_mean: sum / labels.total().max(1) as f64,
             labels,
         })
-        .collect();
-    Ok(Some((total, raw_cells)))
+        .collect()
 }
 
 impl Store for SqliteStore {
