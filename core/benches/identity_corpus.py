@@ -41,6 +41,12 @@ URLS = ['http://t.co/abc','https://x.com/a?b=c','www.foo.com','@user','@User_1:'
 def elong(w):
     if not w: return w
     i = rng.randrange(len(w)); return w[:i] + w[i]*rng.randint(2,6) + w[i:]
+def glue_or_insert(toks, pos, s):
+    """Glues s to the end of a random token half the time, else inserts it as a token at pos."""
+    if toks and rng.random() < .5:
+        k = rng.randrange(len(toks)); toks[k] = toks[k] + s
+    else: toks.insert(pos, s)
+
 def mutate(t):
     toks = t.split(' ')
     for _ in range(rng.randint(1, 6)):
@@ -50,11 +56,7 @@ def mutate(t):
             k = rng.randrange(len(toks)); w = toks[k]
             toks[k] = rng.choice([w.upper(), w.lower(), w.title(), w.swapcase(), ''.join(c.upper() if rng.random()<.5 else c for c in w)])
         elif op == 1: toks.insert(pos, rng.choice(EMOJI) * rng.randint(1,3))
-        elif op == 2:
-            e = rng.choice(EMOT)
-            if toks and rng.random() < .5:
-                k = rng.randrange(len(toks)); toks[k] = toks[k] + e
-            else: toks.insert(pos, e)
+        elif op == 2: glue_or_insert(toks, pos, rng.choice(EMOT))
         elif op == 3: toks.insert(pos, rng.choice(NEG))
         elif op == 4:
             p = rng.choice(PUNCT)
@@ -67,11 +69,7 @@ def mutate(t):
             if toks and rng.random() < .5:
                 k = rng.randrange(len(toks)); toks[k] = '#' + toks[k]
             else: toks.insert(pos, rng.choice(URLS))
-        elif op == 7:
-            e = rng.choice(ENT)
-            if toks and rng.random() < .5:
-                k = rng.randrange(len(toks)); toks[k] = toks[k] + e
-            else: toks.insert(pos, e)
+        elif op == 7: glue_or_insert(toks, pos, rng.choice(ENT))
         elif op == 8: toks.insert(pos, rng.choice(BOOST))
         elif op == 9: toks.insert(pos, rng.choice(WORDS))
         elif op == 10 and toks:
