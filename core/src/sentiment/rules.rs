@@ -21,6 +21,11 @@ const BEFORE_CONTRAST: f64 = 0.5;
 const AFTER_CONTRAST: f64 = 1.5;
 /// Weight of a concessive clause (`although it rained, ...`).
 const CONCESSION: f64 = 0.5;
+/// The most contrasts (or concessions) that reweigh one word. Each one halves what comes before
+/// it and raises what follows by half, so weights would otherwise grow without bound in a long
+/// run of `but`s (1.5^n overflows, and the score with it); past a few contrasts a sentence is a
+/// list, not an argument, and further ones move nothing.
+const MAX_CONTRASTS: u32 = 4;
 /// `!` emphasis per mark, at most [`MAX_EXCLAMATIONS`] marks (VADER).
 const EXCLAMATION: f64 = 0.292;
 const MAX_EXCLAMATIONS: u32 = 4;
@@ -248,49 +253,68 @@ pub(crate) fn apply(
         .iter()
         .fold(0u8, |acc, t| acc | (t.flags & (CONTRAST | CONCEDE)));
     if use_lexicon && clause_words != 0 {
-        for c in
-            (0..toks.len()).filter(|&c| toks[c].kind == Kind::Word && entry_has(&toks[c], CONTRAST))
-        {
-            // `but` contrasts the clause before it with the rest of its sentence; a sentence that
-            // opens with `But` contrasts with the sentence before.
-            let sentence_of = |k: usize| {
-                toks[..=k]
-                    .iter()
-                    .rposition(|t| t.sentence_start)
-                    .unwrap_or(0)
-            };
-            let s0 = sentence_of(c);
-            let from = if s0 == c && c > 0 {
-                sentence_of(c - 1)
-            } else {
-                s0
-            };
-            let to = toks[c + 1..]
-                .iter()
-                .position(|t| t.sentence_start)
-                .map_or(toks.len(), |p| c + 1 + p);
-            for (k, w) in weighed.iter_mut().enumerate().take(to).skip(from) {
-                if k < c {
-                    w.valence *= BEFORE_CONTRAST;
-                } else if k > c {
-                    w.valence *= AFTER_CONTRAST;
-                }
-            }
-        }
-        // Concession: the clause an `although` opens weighs less.
-        for (k, t) in toks.iter().enumerate() {
-            if t.kind == Kind::Word && entry_has(t, CONCEDE) {
-                for (w, u) in weighed.iter_mut().zip(toks).skip(k + 1) {
-                    if u.clause != t.clause {
-                        break;
-                    }
-                    w.valence *= CONCESSION;
-                }
-            }
-        }
+        contrast(toks, weighed);
+        concession(toks, weighed);
     }
 
     totals(toks, weighed, rated, toks.len() - absorbed, marks)
+}
+
+/// Whether `t` is a contrast word (`but`, `however`, ...).
+fn is_contrast(t: &Tok) -> bool {
+    t.kind == Kind::Word && entry_has(t, CONTRAST)
+}
+
+/// Contrast: `but` weighs the clause before it down and the rest of its sentence up; a sentence
+/// that opens with `But` contrasts with the whole sentence before. A word is reweighed once per
+/// contrast of its sentence (and once more when the next sentence opens with one), at most
+/// [`MAX_CONTRASTS`] times each way. One pass per sentence: counting, then weighing.
+fn contrast(toks: &[Tok], weighed: &mut [Weighed]) {
+    let mut start = 0;
+    while start < toks.len() {
+        let end = toks[start + 1..]
+            .iter()
+            .position(|t| t.sentence_start)
+            .map_or(toks.len(), |p| start + 1 + p);
+        let contrasts = toks[start..end].iter().filter(|t| is_contrast(t)).count();
+        let next_opens = toks.get(end).is_some_and(is_contrast);
+        if contrasts > 0 || next_opens {
+            let mut seen = 0u32;
+            let total = u32::try_from(contrasts).unwrap_or(u32::MAX);
+            for (t, w) in toks[start..end].iter().zip(&mut weighed[start..end]) {
+                let own = u32::from(is_contrast(t));
+                // Contrasts after this word, and the next sentence's opening one.
+                let later = total - seen - own + u32::from(next_opens);
+                for _ in 0..seen.min(MAX_CONTRASTS) {
+                    w.valence *= AFTER_CONTRAST;
+                }
+                for _ in 0..later.min(MAX_CONTRASTS) {
+                    w.valence *= BEFORE_CONTRAST;
+                }
+                seen += own;
+            }
+        }
+        start = end;
+    }
+}
+
+/// Concession: the clause an `although` opens weighs less, halved for each concession word
+/// before a word in its clause (at most [`MAX_CONTRASTS`] times).
+fn concession(toks: &[Tok], weighed: &mut [Weighed]) {
+    let mut clause = None;
+    let mut seen = 0u32;
+    for (t, w) in toks.iter().zip(weighed.iter_mut()) {
+        if clause != Some(t.clause) {
+            clause = Some(t.clause);
+            seen = 0;
+        }
+        for _ in 0..seen.min(MAX_CONTRASTS) {
+            w.valence *= CONCESSION;
+        }
+        if t.kind == Kind::Word && entry_has(t, CONCEDE) {
+            seen += 1;
+        }
+    }
 }
 
 /// A lone word in quotes (`a 'genius'`): scare quotes, the writer keeps a distance.

@@ -192,8 +192,31 @@ fn contrast() {
             None,
         ),
         ("if it is good I will buy it", None),
+        ("nice but slow. But the staff were lovely", None),
+        (
+            "good but bad but good but bad but good but bad but good but bad",
+            None,
+        ),
+        (
+            "although cheap, although ugly, although late, it works",
+            None,
+        ),
     ];
     check_family("contrast", &cases);
+    // Contrasts reweigh a word a bounded number of times: a long run of them keeps every figure
+    // a number in range (1.5^n once overflowed into NaN, written as `null`).
+    for unit in [
+        "good but ",
+        "although good ",
+        "bad but great but ",
+        "But fine. ",
+    ] {
+        let s = score(&unit.repeat(20_000), None);
+        for x in [s.compound, s.positive, s.neutral, s.negative] {
+            assert!(x.is_finite() && (-1.0..=1.0).contains(&x), "{unit}: {s:?}");
+        }
+        assert!(s.evidence.iter().all(|e| e.valence.is_finite()), "{unit}");
+    }
     assert!(compound("the food was great but the service was terrible") < 0.0);
     assert!(compound("the service was terrible but the food was great") > 0.0);
     assert!(compound("although the food was great, the service was terrible") < 0.0);
