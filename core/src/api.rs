@@ -91,17 +91,19 @@ impl ApiError {
 
     /// The error object as JSON: `{"error":{"kind":..,"field":..,"reason":..}}`.
     pub fn to_json(&self) -> String {
-        #[derive(Serialize)]
-        struct Wrapper<'a> {
-            error: &'a ApiError,
-        }
         // Strings and an option only: serialising cannot fail.
-        serde_json::to_string(&Wrapper { error: self }).unwrap_or_else(|_| {
+        serde_json::to_string(&ErrorObject { error: self }).unwrap_or_else(|_| {
             String::from(
                 r#"{"error":{"kind":"internal","field":null,"reason":"serialisation failed"}}"#,
             )
         })
     }
+}
+
+/// An error result: `{"error": ..}`.
+#[derive(Serialize)]
+struct ErrorObject<'a> {
+    error: &'a ApiError,
 }
 
 impl From<Error> for ApiError {
@@ -133,18 +135,45 @@ pub fn parse_error(result: &[u8]) -> Option<ApiError> {
         .map(|w| w.error)
 }
 
-fn to_json<T: Serialize>(value: &T) -> String {
+/// Appends `value` as JSON to `out`. Results are built as bytes in one buffer (a request's whole
+/// answer, a batch's every item) and become a `String` only where a public function returns one.
+fn write_json<T: Serialize>(out: &mut Vec<u8>, value: &T) {
     // The core's output types hold only strings, numbers, booleans, vectors and string-keyed
     // objects, so serialisation cannot fail; the fallback keeps that promise checkable.
-    match serde_json::to_string(value) {
-        Ok(s) => s,
-        Err(e) => ApiError {
-            kind: "internal".into(),
-            field: None,
-            reason: format!("serialisation failed: {e}"),
-        }
-        .to_json(),
+    let start = out.len();
+    if let Err(e) = value.serialize(&mut serde_json::Serializer::new(&mut *out)) {
+        out.truncate(start);
+        out.extend_from_slice(
+            ApiError {
+                kind: "internal".into(),
+                field: None,
+                reason: format!("serialisation failed: {e}"),
+            }
+            .to_json()
+            .as_bytes(),
+        );
     }
+}
+
+/// A new result buffer with room for a typical answer (a scored text is about 300 bytes; serde_json's
+/// own 128 would be grown and copied three times).
+fn result_buffer() -> Vec<u8> {
+    Vec::with_capacity(512)
+}
+
+fn json_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = result_buffer();
+    write_json(&mut out, value);
+    out
+}
+
+/// A result as a `String`: serde_json writes only UTF-8, so the fallback is never taken.
+fn into_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    into_string(json_bytes(value))
 }
 
 fn check_text(text: &[u8]) -> Result<&str, ApiError> {
@@ -173,30 +202,49 @@ fn score_value(text: &str, lang: Option<&str>) -> Result<Sentiment, ApiError> {
 /// assert!(out.starts_with(r#"{"label":"#));
 /// ```
 pub fn score_json(text: &str, lang: Option<&str>) -> String {
+    let mut out = result_buffer();
+    write_score(&mut out, text, lang);
+    into_string(out)
+}
+
+/// Appends the score of `text` (or the error object) to `out`.
+fn write_score(out: &mut Vec<u8>, text: &str, lang: Option<&str>) {
     match score_value(text, lang) {
-        Ok(s) => to_json(&s),
-        Err(e) => e.to_json(),
+        Ok(s) => write_json(out, &s),
+        Err(e) => write_json(out, &ErrorObject { error: &e }),
     }
 }
 
 /// Scores one text given as bytes, checking that they are UTF-8 first.
 pub fn score_bytes_json(text: &[u8], lang: Option<&str>) -> String {
-    match check_text(text) {
-        Ok(t) => score_json(t, lang),
-        Err(e) => e.to_json(),
-    }
+    into_string(score_bytes(text, lang))
 }
 
-/// One item of a batch: a bare string, or a text with its language.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum BatchItem {
-    Text(String),
-    Tagged {
-        text: String,
-        #[serde(default)]
-        lang: Option<String>,
-    },
+fn score_bytes(text: &[u8], lang: Option<&str>) -> Vec<u8> {
+    let mut out = result_buffer();
+    match check_text(text) {
+        Ok(t) => write_score(&mut out, t, lang),
+        Err(e) => write_json(&mut out, &ErrorObject { error: &e }),
+    }
+    out
+}
+
+/// One item of a batch, read in place: a bare string, or an object with a string `text` and a
+/// `lang` that is a string, `null` or absent (other keys are ignored). `None` for anything else.
+fn batch_item(value: &Value) -> Option<(&str, Option<&str>)> {
+    match value {
+        Value::String(text) => Some((text, None)),
+        Value::Object(fields) => {
+            let text = fields.get("text")?.as_str()?;
+            let lang = match fields.get("lang") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(lang)) => Some(lang.as_str()),
+                Some(_) => return None,
+            };
+            Some((text, lang))
+        }
+        _ => None,
+    }
 }
 
 /// Scores a batch. `items` is a JSON array whose items are strings or `{"text": .., "lang": ..}`
@@ -208,48 +256,53 @@ enum BatchItem {
 /// assert!(out.starts_with(r#"[{"label":"#));
 /// ```
 pub fn score_batch_json(items: &[u8]) -> String {
+    into_string(score_batch(items))
+}
+
+fn score_batch(items: &[u8]) -> Vec<u8> {
+    let error = |e: ApiError| json_bytes(&ErrorObject { error: &e });
     let values: Vec<Value> = match parse_body(items) {
         Ok(Value::Array(a)) => a,
         Ok(other) => {
-            return ApiError::request(
+            return error(ApiError::request(
                 Some("items"),
                 format!(
                     "expected a JSON array of texts, found {}",
                     json_type_name(&other)
                 ),
-            )
-            .to_json()
+            ))
         }
-        Err(e) => return e.to_json(),
+        Err(e) => return error(e),
     };
     if values.len() > MAX_BATCH_ITEMS {
-        return ApiError::request(
+        return error(ApiError::request(
             Some("items"),
             format!(
                 "{} items exceed the limit of {MAX_BATCH_ITEMS}",
                 values.len()
             ),
-        )
-        .to_json();
+        ));
     }
-    let mut out = String::with_capacity(values.len() * 160 + 2);
-    out.push('[');
-    for (i, value) in values.into_iter().enumerate() {
+    let mut out = Vec::with_capacity(values.len() * 320 + 2);
+    out.push(b'[');
+    for (i, value) in values.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
-        let item = match serde_json::from_value::<BatchItem>(value) {
-            Ok(BatchItem::Text(text)) => score_json(&text, None),
-            Ok(BatchItem::Tagged { text, lang }) => score_json(&text, lang.as_deref()),
-            Err(_) => ApiError::request(
-                Some(&format!("items[{i}]")),
-                "expected a string or an object {\"text\": string, \"lang\": string | null}",
-            )
-            .to_json(),
-        };
-        out.push_str(&item);
+        match batch_item(value) {
+            Some((text, lang)) => write_score(&mut out, text, lang),
+            None => write_json(
+                &mut out,
+                &ErrorObject {
+                    error: &ApiError::request(
+                        Some(&format!("items[{i}]")),
+                        "expected a string or an object {\"text\": string, \"lang\": string | null}",
+                    ),
+                },
+            ),
+        }
     }
-    out.push(']');
+    out.push(b']');
     out
 }
 
@@ -284,9 +337,15 @@ fn json_type_name(v: &Value) -> &'static str {
 /// assert!(err.starts_with(r#"{"error":{"kind":"unsupported_shape""#));
 /// ```
 pub fn normalize_json(raw: &[u8]) -> String {
+    into_string(normalize_bytes(raw))
+}
+
+fn normalize_bytes(raw: &[u8]) -> Vec<u8> {
     match crate::normalize(raw) {
-        Ok(post) => to_json(&IndexDoc::score(post)),
-        Err(e) => ApiError::from(e).to_json(),
+        Ok(post) => json_bytes(&IndexDoc::score(post)),
+        Err(e) => json_bytes(&ErrorObject {
+            error: &ApiError::from(e),
+        }),
     }
 }
 
@@ -415,12 +474,11 @@ fn header_error(head: &str) -> Result<Header, ApiError> {
 pub fn process(request: &[u8]) -> Vec<u8> {
     match dispatch(request) {
         Ok(out) => out,
-        Err(e) => e.to_json(),
+        Err(e) => json_bytes(&ErrorObject { error: &e }),
     }
-    .into_bytes()
 }
 
-fn dispatch(request: &[u8]) -> Result<String, ApiError> {
+fn dispatch(request: &[u8]) -> Result<Vec<u8>, ApiError> {
     if request.len() > MAX_REQUEST_BYTES {
         return Err(ApiError::too_large(request.len(), MAX_REQUEST_BYTES));
     }
@@ -451,20 +509,20 @@ fn dispatch(request: &[u8]) -> Result<String, ApiError> {
         }
     };
     Ok(match header.op {
-        Op::Score => score_bytes_json(body, header.lang.as_deref()),
-        Op::ScoreBatch => score_batch_json(body),
-        Op::Normalize if header.post_only => normalize_post_json(body),
-        Op::Normalize => normalize_json(body),
+        Op::Score => score_bytes(body, header.lang.as_deref()),
+        Op::ScoreBatch => score_batch(body),
+        Op::Normalize if header.post_only => normalize_post_json(body).into_bytes(),
+        Op::Normalize => normalize_bytes(body),
         Op::IndexTemplate => {
             require_empty("index_template")?;
             let pattern = header.pattern.ok_or_else(|| {
                 ApiError::request(Some("pattern"), "`index_template` needs a `pattern`")
             })?;
-            index_template_json(&pattern)
+            index_template_json(&pattern).into_bytes()
         }
         Op::Info => {
             require_empty("info")?;
-            info_json()
+            info_json().into_bytes()
         }
     })
 }
@@ -567,6 +625,25 @@ mod tests {
             err_of(score_batch_json(b"{}").as_bytes()).field.as_deref(),
             Some("items")
         );
+    }
+
+    #[test]
+    fn batch_items_take_the_shapes_the_api_documents() {
+        let out = score_batch_json(
+            br#"["a", {"text":"b","lang":null,"extra":1}, {"text":"c","lang":"fr"},
+                {"text":1}, {"lang":"en"}, {"text":"d","lang":5}, null, ["e"]]"#,
+        );
+        let v: Vec<Value> = serde_json::from_str(&out).unwrap();
+        assert_eq!(v.len(), 8);
+        assert_eq!(v[0], serde_json::to_value(crate::score("a", None)).unwrap());
+        assert_eq!(v[1], serde_json::to_value(crate::score("b", None)).unwrap());
+        assert_eq!(
+            v[2],
+            serde_json::to_value(crate::score("c", Some("fr"))).unwrap()
+        );
+        for (i, item) in v.iter().enumerate().skip(3) {
+            assert_eq!(item["error"]["field"], format!("items[{i}]"), "{item}");
+        }
     }
 
     #[test]

@@ -158,8 +158,23 @@ pub fn lexicon_applies(lang: Option<&str>) -> bool {
 }
 
 /// Scores `text`; `lang` is the post's language tag where known.
+///
+/// Each thread keeps one [`Scorer`] for this function, so its token buffers are reused from call
+/// to call instead of being allocated and grown for every text (buffers that a very long text
+/// grew are released afterwards). The result never depends on that reuse.
 pub fn score(text: &str, lang: Option<&str>) -> Sentiment {
-    Scorer::new().score(text, lang)
+    thread_local! {
+        static SCORER: std::cell::RefCell<Scorer> = std::cell::RefCell::new(Scorer::new());
+    }
+    SCORER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scorer) => {
+            let s = scorer.score(text, lang);
+            scorer.release_large();
+            s
+        }
+        // Only reachable if scoring re-entered this function, which it does not.
+        Err(_) => Scorer::new().score(text, lang),
+    })
 }
 
 /// A reusable scorer: holds the token buffers between texts, so the hot path allocates nothing.
@@ -176,6 +191,17 @@ impl Scorer {
     /// An empty scorer; the lexicon is static, so this costs nothing.
     pub fn new() -> Self {
         Scorer::default()
+    }
+
+    /// Frees the buffers a long text grew past what a post needs, so that a scorer kept between
+    /// texts does not hold on to megabytes after one large input.
+    fn release_large(&mut self) {
+        const KEEP_TOKENS: usize = 4096;
+        if self.toks.capacity() > KEEP_TOKENS {
+            *self = Scorer::default();
+        } else if self.decoded.capacity() > KEEP_TOKENS * 8 {
+            self.decoded = String::new();
+        }
     }
 
     /// Scores `text` without building the evidence (no allocation once the buffers are warm).
@@ -343,6 +369,22 @@ fn round(x: f64, scale: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shared_scorer_gives_what_a_fresh_one_gives() {
+        let long = "so good :) but not bad at all #MerryChristmas ".repeat(2000);
+        let texts = [
+            "I love it",
+            long.as_str(),
+            "",
+            "NOT good!!",
+            "😡😡 awful",
+            "I love it",
+        ];
+        for t in texts {
+            assert_eq!(score(t, None), Scorer::new().score(t, None), "{t:.40}");
+        }
+    }
 
     #[test]
     fn has_ampersand_agrees() {

@@ -5,10 +5,12 @@
 //! cargo run --release -p sentimap-tests --bin bench-wasm -- [REQUESTS_OUT]
 //! ```
 //!
-//! The requests are the single-line `score` and `normalize` vectors (short social posts, raw
-//! posts in every format), one per call, and the same texts again as `score_batch` requests of
-//! [`BATCH`] texts, which is how a host scores many texts (one crossing into the module per batch
-//! instead of per text). Prints nanoseconds per request and the wasm/native speed ratio; with
+//! The requests are the tweets of `tweeteval_val` (the sentiment benchmark's texts, from
+//! `../shared/data/sentiment`), one per call and as `score_batch` requests of [`BATCH`] texts,
+//! which is how a host scores many texts (one crossing into the module per batch instead of per
+//! text); then the single-line `score` and `normalize` vectors (edge cases: a few emoji or words,
+//! 20 bytes of text on average, so the fixed cost of a call dominates; raw posts in every format),
+//! the same way. Prints nanoseconds per request and the wasm/native speed ratio; with
 //! REQUESTS_OUT, also writes the requests and the native figure as JSON for the Node half.
 //! Each figure follows a warm-up of [`WARM_UP`], so JIT tiers have settled.
 
@@ -57,6 +59,25 @@ fn requests_of(v: &Vectors, prefix: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// `tweeteval_val`'s texts as `score` requests.
+fn tweet_requests() -> anyhow::Result<Vec<Vec<u8>>> {
+    let path = sentimap_tests::repo_root().join("../shared/data/sentiment/tweeteval_val/val.jsonl");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    let mut requests = Vec::new();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let text = v["text"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("{}: a line without text", path.display()))?;
+        let mut req = br#"{"v":1,"op":"score"}"#.to_vec();
+        req.push(b'\n');
+        req.extend_from_slice(text.as_bytes());
+        requests.push(req);
+    }
+    Ok(requests)
+}
+
 /// The `score` requests' texts (with their language, if the header gave one) as `score_batch`
 /// requests of [`BATCH`] items.
 fn batches_of(score_requests: &[Vec<u8>]) -> anyhow::Result<Vec<Vec<u8>>> {
@@ -87,10 +108,25 @@ fn main() -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     let mut figures = serde_json::Map::new();
     let score_requests = requests_of(&v, "score/");
+    let tweets = tweet_requests()?;
     let groups = [
-        ("score (texts)", score_requests.clone(), 1),
         (
-            "score_batch (the same texts, 64 per call)",
+            "score (tweeteval_val tweets, one per call)",
+            tweets.clone(),
+            1,
+        ),
+        (
+            "score_batch (the same tweets, 64 per call)",
+            batches_of(&tweets)?,
+            BATCH,
+        ),
+        (
+            "score (vector texts, one per call)",
+            score_requests.clone(),
+            1,
+        ),
+        (
+            "score_batch (the same vector texts, 64 per call)",
             batches_of(&score_requests)?,
             BATCH,
         ),
