@@ -806,6 +806,26 @@ pub fn generate() -> Vectors {
             suffix: "!!!!".into(),
         },
     );
+    // Long runs of contrasts and concessions: once quadratic (tens of seconds) and overflowing
+    // into NaN; every runtime must answer quickly, within the CLI's fuel, and in range.
+    b.recipe(
+        "score/big/contrast_run",
+        Recipe {
+            prefix: score_head.clone(),
+            repeat: "good but ".into(),
+            times: mib / 9,
+            suffix: String::new(),
+        },
+    );
+    b.recipe(
+        "score/big/concession_run",
+        Recipe {
+            prefix: score_head.clone(),
+            repeat: "although fine, although ".into(),
+            times: mib / 24,
+            suffix: "bad".into(),
+        },
+    );
     b.recipe(
         "score/big/over_limit",
         Recipe {
