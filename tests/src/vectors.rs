@@ -806,7 +806,7 @@ pub fn generate() -> Vectors {
             suffix: "!!!!".into(),
         },
     );
-    // Long runs of contrasts and concessions: once quadratic (tens of seconds) and overflowing
+    // Long runs of contrasts, concessions and title-case words: once quadratic (tens of seconds) and overflowing
     // into NaN; every runtime must answer quickly, within the CLI's fuel, and in range.
     b.recipe(
         "score/big/contrast_run",
@@ -824,6 +824,15 @@ pub fn generate() -> Vectors {
             repeat: "although fine, although ".into(),
             times: mib / 24,
             suffix: "bad".into(),
+        },
+    );
+    b.recipe(
+        "score/big/title_case_run",
+        Recipe {
+            prefix: score_head.clone(),
+            repeat: "Good Bad ".into(),
+            times: mib / 9,
+            suffix: String::new(),
         },
     );
     b.recipe(

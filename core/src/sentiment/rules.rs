@@ -118,6 +118,7 @@ pub(crate) fn apply(
 
     // Only the listed tokens can end with a valence: the others would fall through the first
     // checks below.
+    let mut names = NameRun::default();
     for &i in weigh {
         let i = i as usize;
         let Some(t) = toks.get(i) else { continue };
@@ -234,7 +235,7 @@ pub(crate) fn apply(
         if t.question {
             v *= QUESTION_WEIGHT;
         }
-        v *= name_weight(toks, i);
+        v *= names.weight(toks, i);
         if quoted(tb, t) {
             v *= QUOTED_WEIGHT;
         }
@@ -330,34 +331,55 @@ fn like_is_verb(toks: &[Tok], i: usize) -> bool {
     })
 }
 
-/// The weight of word `i` as a possible name: a title-case word that does not start its sentence
-/// is most likely a name (`... from Bad Girls Club`, `... that Grimes slipped`), not an opinion;
-/// certainly so in a run of them, less so alone (`this is Amazing`). Hashtags excluded.
-fn name_weight(toks: &[Tok], i: usize) -> f64 {
-    let t = &toks[i];
-    if !t.title || t.hashtag || t.kind != Kind::Word {
-        return 1.0;
-    }
-    // A name may hold acronyms: `Miss USA`, `Bad Girls Club NYC`.
-    let title_at = |k: usize| {
-        toks.get(k).is_some_and(|u| {
-            u.kind == Kind::Word && (u.title || u.caps) && !u.hashtag && u.clause == t.clause
-        })
-    };
-    let mut from = i;
-    while from > 0 && title_at(from - 1) {
-        from -= 1;
-    }
-    let mut to = i;
-    while title_at(to + 1) {
-        to += 1;
-    }
-    if toks[from].sentence_start {
-        1.0
-    } else if to > from {
-        NAME_WEIGHT
-    } else {
-        SINGLE_NAME_WEIGHT
+/// The run of title-case words last measured, `from..=to`: the words of a run share its weight, so
+/// a long run is walked once, not once per word (`Good Bad Good Bad ...` was quadratic).
+#[derive(Default)]
+struct NameRun {
+    from: usize,
+    to: usize,
+    weight: Option<f64>,
+}
+
+impl NameRun {
+    /// The weight of word `i` as a possible name: a title-case word that does not start its
+    /// sentence is most likely a name (`... from Bad Girls Club`, `... that Grimes slipped`), not
+    /// an opinion; certainly so in a run of them, less so alone (`this is Amazing`). Hashtags
+    /// excluded. Words are asked about in text order.
+    fn weight(&mut self, toks: &[Tok], i: usize) -> f64 {
+        let t = &toks[i];
+        if !t.title || t.hashtag || t.kind != Kind::Word {
+            return 1.0;
+        }
+        if let Some(w) = self.weight.filter(|_| (self.from..=self.to).contains(&i)) {
+            return w;
+        }
+        // A name may hold acronyms: `Miss USA`, `Bad Girls Club NYC`.
+        let title_at = |k: usize| {
+            toks.get(k).is_some_and(|u| {
+                u.kind == Kind::Word && (u.title || u.caps) && !u.hashtag && u.clause == t.clause
+            })
+        };
+        let mut from = i;
+        while from > 0 && title_at(from - 1) {
+            from -= 1;
+        }
+        let mut to = i;
+        while title_at(to + 1) {
+            to += 1;
+        }
+        let weight = if toks[from].sentence_start {
+            1.0
+        } else if to > from {
+            NAME_WEIGHT
+        } else {
+            SINGLE_NAME_WEIGHT
+        };
+        *self = NameRun {
+            from,
+            to,
+            weight: Some(weight),
+        };
+        weight
     }
 }
 
