@@ -190,8 +190,19 @@ pub(crate) fn apply(
         if t.elongated {
             v += sign * ELONGATION_BOOST;
         }
-        // Look back within the clause.
-        for d in 1..=SCOPE.min(i) {
+        // Look back within the clause. A hashtag is a unit of its own: a negator or booster
+        // reaches into it only from right before it (`not #happy`), not from further back
+        // (`no school today #happy`, `not at home #MerryChristmas`).
+        let reach = if t.hashtag {
+            let first = (0..=i)
+                .rev()
+                .find(|&k| tb.get((toks[k].start as usize).wrapping_sub(1)) == Some(&b'#'))
+                .unwrap_or(0);
+            i - first + 1
+        } else {
+            SCOPE
+        };
+        for d in 1..=SCOPE.min(reach).min(i) {
             let p = &toks[i - d];
             if p.clause != t.clause || p.kind != Kind::Word {
                 break;

@@ -298,8 +298,17 @@ fn hashtags() {
         ("#XMASParty2024", None),
         ("#lovemylife", None),
         ("#TBT to last summer", None),
+        ("no school today #happy", None),
+        ("NOT good #MerryChristmas", None),
+        ("not #happy", None),
+        ("so #blessed", None),
     ];
     check_family("hashtags", &cases);
+    // A hashtag is a unit of its own: modifiers reach it only from right before it.
+    assert!(compound("no school today #happy") > 0.0);
+    assert!(compound("not at home #MerryChristmas") > 0.0);
+    assert!(compound("not #happy") < 0.0);
+    assert!(compound("so #blessed") > compound("#blessed"));
     assert_eq!(
         score("#MerryChristmas everyone", None).label,
         Label::Positive
