@@ -112,6 +112,19 @@ pub(crate) fn word_padded(buf: &[u8; MAX_KEY], len: usize) -> Option<&'static En
     same.then_some(e)
 }
 
+/// [`word`] for a key of 1 to 8 bytes held in a `u64`, little-endian, zero-padded.
+#[inline(always)]
+pub(crate) fn word_short(key: u64, len: usize) -> Option<&'static Entry> {
+    let h = phash::hash_short(key, len, WORD_SEED);
+    let bit = (h & (WORD_FILTER.len() as u64 * 64 - 1)) as usize;
+    if WORD_FILTER[bit / 64] & (1 << (bit % 64)) == 0 {
+        return None;
+    }
+    let d = WORD_DISP[phash::bucket(h, WORD_DISP.len())];
+    let e = &WORDS[phash::slot(h, d, WORDS.len())];
+    (e.tag == key && e.key.len() == len).then_some(e)
+}
+
 /// The valence of an emoji written without variation selectors or skin-tone modifiers.
 #[inline]
 pub(crate) fn emoji(key: &[u8]) -> Option<f64> {
@@ -173,6 +186,14 @@ mod tests {
         let mut buf = [0u8; MAX_KEY];
         buf[..4].copy_from_slice(b"qzxv");
         assert_eq!(word_padded(&buf, 4), None);
+        assert_eq!(word_short(u64::from_le_bytes(*b"qzxv\0\0\0\0"), 4), None);
+        for e in WORDS.iter().filter(|e| (1..=8).contains(&e.key.len())) {
+            assert_eq!(word_short(e.tag, e.key.len()), Some(e), "{}", e.key);
+            // The same bytes with another length are another key.
+            if e.key.len() < 8 {
+                assert_ne!(word_short(e.tag, e.key.len() + 1), Some(e), "{}", e.key);
+            }
+        }
     }
 
     #[test]

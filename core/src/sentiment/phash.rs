@@ -45,6 +45,13 @@ pub(crate) fn slot(h: u64, displacement: u32, slots: usize) -> usize {
     (((x & 0xFFFF_FFFF) * slots as u64) >> 32) as usize
 }
 
+/// [`hash`] of a key of 1 to 8 bytes held in a `u64`, little-endian, zero-padded.
+#[inline]
+pub(crate) fn hash_short(key: u64, len: usize, seed: u64) -> u64 {
+    let h = seed ^ (len as u64).wrapping_mul(K);
+    fmix((h ^ key).wrapping_mul(K).rotate_left(29))
+}
+
 /// [`hash`] of the first `len` bytes of a zero-padded buffer: the same value, read eight bytes
 /// at a time with no tail handling (the padding is the tail's zeros).
 #[inline]

@@ -303,6 +303,11 @@ impl Scanner<'_, '_> {
     #[inline(always)]
     fn word(&mut self, start: usize, hashtag: bool) -> usize {
         let b = self.text.as_bytes();
+        if !hashtag && b[start] < 0x80 {
+            if let Some(j) = self.short_word(start) {
+                return j;
+            }
+        }
         let mut r = Read {
             key: [0u8; MAX_KEY],
             n: 0,
@@ -317,6 +322,67 @@ impl Scanner<'_, '_> {
             self.read_plain(start, &mut r)
         };
         self.finish(start, j, hashtag, &r)
+    }
+
+    /// [`Scanner::word`] for most words: outside a hashtag, up to seven ASCII letters and digits
+    /// ending at plain ASCII (not `'` or `-`, which may join words) or at the text's end. Reads
+    /// the word as one little-endian `u64` and classifies all its bytes at once; `None` leaves
+    /// any other word to the general reading, from `start` again.
+    #[inline(always)]
+    fn short_word(&mut self, start: usize) -> Option<usize> {
+        let b = self.text.as_bytes();
+        let w = load8(b, start);
+        let cl = Classes::of(w);
+        let alnum = cl.letter | cl.digit;
+        // The first byte after the first that is no ASCII letter or digit ends the word.
+        let stop = !alnum & HIGH8 & !0x80;
+        if stop == 0 {
+            return None;
+        }
+        let n = (stop.trailing_zeros() / 8) as usize;
+        let end = (w >> (8 * n)) as u8;
+        if end >= 0x80 || CLASS[usize::from(end)] & JOIN != 0 {
+            return None;
+        }
+        let word = (1u64 << (8 * n)) - 1;
+        let key = (w | (cl.upper >> 2)) & word;
+        // Class bits as [`Scanner::read_plain`] gathers them: every byte after the first is a
+        // letter or a digit.
+        let rest = HIGH8 & word & !0x80;
+        let mut seen_rest = if n > 1 { ALNUM } else { 0 };
+        if cl.upper & rest != 0 {
+            seen_rest |= UPPER;
+        }
+        if cl.letter & !cl.upper & rest != 0 {
+            seen_rest |= LOWER;
+        }
+        let c0 = b[start];
+        let seen = CLASS[usize::from(c0 & 0x7F)] | seen_rest;
+        let lower = seen & LOWER != 0;
+        let letters = cl.letter & word;
+        // Two letters at least: `I` and `A` are no emphasis.
+        let letters2 =
+            (!lower || c0.is_ascii_uppercase()) && letters & letters.wrapping_sub(1) != 0;
+        let caps = letters2 && !lower;
+        let title = letters2 && c0.is_ascii_uppercase() && seen_rest & UPPER == 0;
+        let mut entry = lexicon::word_short(key, n);
+        let mut elongated = false;
+        if entry.is_none() && may_fall_back_short(key, n) {
+            let bytes = key.to_le_bytes();
+            (entry, elongated) = fallback(bytes.get(..n).unwrap_or_default());
+        }
+        // No `'` in the key: never an unlisted `n't`.
+        self.push_word(
+            start,
+            start + n,
+            entry,
+            caps,
+            elongated,
+            false,
+            title,
+            false,
+        );
+        Some(start + n)
     }
 
     /// [`Scanner::word`]'s reading for the common case, a word outside hashtags starting with
@@ -509,7 +575,6 @@ impl Scanner<'_, '_> {
                 .is_some();
         let caps = letters2 && !lower;
         let title = letters2 && b[start].is_ascii_uppercase() && seen_rest & UPPER == 0;
-        let sentence_start = std::mem::replace(&mut self.new_sentence, false);
         let mut elongated = false;
         let mut entry = None;
         if fits {
@@ -519,12 +584,32 @@ impl Scanner<'_, '_> {
             }
         }
         let nt = entry.is_none() && fits && ends_with(&key[..n], b"n't");
+        self.push_word(start, j, entry, caps, elongated, nt, title, hashtag);
+        j
+    }
+
+    /// Pushes a word token spanning `start..end` (and its index to `weigh` if the rules must
+    /// weigh it), and counts it for its sentence's headline case.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn push_word(
+        &mut self,
+        start: usize,
+        end: usize,
+        entry: Option<&'static Entry>,
+        caps: bool,
+        elongated: bool,
+        nt: bool,
+        title: bool,
+        hashtag: bool,
+    ) {
+        let sentence_start = std::mem::replace(&mut self.new_sentence, false);
         if entry.is_some_and(|e| e.valence != 0.0 || e.has(lexicon::IDIOM_START)) {
             self.weigh.push(self.out.len() as u32);
         }
         self.out.push(Tok {
             start: start as u32,
-            end: j as u32,
+            end: end as u32,
             kind: Kind::Word,
             entry,
             base: entry.map_or(0.0, |e| e.valence),
@@ -544,7 +629,6 @@ impl Scanner<'_, '_> {
             self.sentence_words.0 += 1;
             self.sentence_words.1 += u32::from(title);
         }
-        j
     }
 
     /// An emoji sequence from `start`: base, modifiers, variation selectors, ZWJ-joined parts,
@@ -646,6 +730,59 @@ fn lower_run(w: u64) -> usize {
     ((!lower & HIGH).trailing_zeros() / 8) as usize
 }
 
+/// The high bit of every byte of a `u64`.
+const HIGH8: u64 = 0x8080_8080_8080_8080;
+
+/// Eight bytes of `b` from `i`, little-endian, zero past the end (a zero byte ends a word as the
+/// text's end does).
+#[inline(always)]
+fn load8(b: &[u8], i: usize) -> u64 {
+    match b.get(i..i + 8) {
+        Some(c) => u64::from_le_bytes(*c.first_chunk::<8>().unwrap_or(&[0; 8])),
+        None => {
+            let mut t = [0u8; 8];
+            let rest = b.get(i..).unwrap_or_default();
+            for (d, s) in t.iter_mut().zip(rest) {
+                *d = *s;
+            }
+            u64::from_le_bytes(t)
+        }
+    }
+}
+
+/// The ASCII classes of eight bytes, as the high bit of each byte (bytes of 0x80 and up are in
+/// none).
+struct Classes {
+    letter: u64,
+    upper: u64,
+    digit: u64,
+}
+
+impl Classes {
+    #[inline(always)]
+    fn of(w: u64) -> Classes {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        // High bit of each byte of `x` (seven-bit bytes: no carry between bytes) in `lo..=hi`.
+        let within = |x: u64, lo: u8, hi: u8| {
+            let ge = x + ONES * u64::from(0x80 - lo);
+            let gt = x + ONES * u64::from(0x7F - hi);
+            ge & !gt & HIGH8
+        };
+        let low = w & !HIGH8;
+        let ascii = !w & HIGH8;
+        // `x | 0x20` folds exactly the letters' capitals onto the lower-case letters.
+        let letter = within(low | (ONES * 0x20), b'a', b'z') & ascii;
+        // Lower-case letters have bit 5 set; shifted to bit 7 of the same byte.
+        let upper = letter & !(w << 2);
+        let digit = within(low, b'0', b'9') & ascii;
+        Classes {
+            letter,
+            upper,
+            digit,
+        }
+    }
+}
+
 /// Byte classes for the ASCII fast path.
 const WS: u8 = 1;
 const ALNUM: u8 = 2;
@@ -723,6 +860,16 @@ fn may_fall_back(key: &[u8; MAX_KEY], n: usize) -> bool {
         }
     }
     has_run3_padded(key, n)
+}
+
+/// [`may_fall_back`] for a key of `n` bytes (at most eight) held in a `u64`, zero-padded.
+#[inline(always)]
+fn may_fall_back_short(key: u64, n: usize) -> bool {
+    let mut buf = [0u8; MAX_KEY];
+    if let Some(first) = buf.first_chunk_mut::<8>() {
+        *first = key.to_le_bytes();
+    }
+    may_fall_back(&buf, n)
 }
 
 /// [`has_run3`] of the first `n` bytes of a zero-padded key: for up to eight bytes, in one word
@@ -1007,6 +1154,29 @@ mod tests {
         }
         assert_eq!(lower_run(u64::from_le_bytes(*b"ab\xC3\xA9cdef")), 2);
         assert_eq!(lower_run(u64::from_le_bytes(*b"\x7Fzzzzzzz")), 0);
+    }
+
+    #[test]
+    fn classes_agree_with_the_table() {
+        // Every byte value at every position, among letters.
+        for at in 0..8 {
+            for x in 0..=255u8 {
+                let mut w = [b'q'; 8];
+                w[at] = x;
+                let cl = Classes::of(u64::from_le_bytes(w));
+                let bit = |m: u64| m >> (8 * at + 7) & 1 == 1;
+                assert_eq!(bit(cl.letter), x.is_ascii_alphabetic(), "{at} {x}");
+                assert_eq!(bit(cl.upper), x.is_ascii_uppercase(), "{at} {x}");
+                assert_eq!(bit(cl.digit), x.is_ascii_digit(), "{at} {x}");
+            }
+        }
+    }
+
+    #[test]
+    fn load8_pads_with_zeros() {
+        assert_eq!(load8(b"abc", 1), u64::from_le_bytes(*b"bc\0\0\0\0\0\0"));
+        assert_eq!(load8(b"abcdefghij", 1), u64::from_le_bytes(*b"bcdefghi"));
+        assert_eq!(load8(b"abc", 3), 0);
     }
 
     #[test]
