@@ -20,8 +20,8 @@ const IDIOM_START: u8 = 32;
 const RATED: u8 = 64;
 const VERB_CUE: u8 = 128;
 
-/// Size of the word filter in u64s (2^17 bits).
-const FILTER_WORDS: usize = 2048;
+/// Size of the word filter in u64s (`2^phash::FILTER_BITS` bits).
+const FILTER_WORDS: usize = 1 << (phash::FILTER_BITS - 6);
 
 /// Words the rules test by identity; ids mirrored by `src/sentiment/lexicon.rs` (`ID_*`).
 const SPECIAL: &[&str] = &[
@@ -195,11 +195,11 @@ fn main() {
     }
     out.push_str("];\n");
 
-    // A 2^17-bit filter on the low hash bits: most words of a text are not in the lexicon, and
+    // A 2^17-bit filter on the top hash bits: most words of a text are not in the lexicon, and
     // this 16 KiB bitmap (cache resident) turns them away before the table is touched.
     let mut filter = vec![0u64; FILTER_WORDS];
     for k in &keys {
-        let bit = (phash::hash(k.as_bytes(), seed) & (FILTER_WORDS as u64 * 64 - 1)) as usize;
+        let bit = phash::filter_bit(phash::hash(k.as_bytes(), seed));
         filter[bit / 64] |= 1 << (bit % 64);
     }
     let _ = writeln!(
@@ -287,6 +287,15 @@ fn is_emoticon(key: &str) -> bool {
         .any(|c| !(c.is_alphanumeric() || c == '\'' || c == '-'))
 }
 
+/// Murmur3's 64-bit finaliser: spreads the seed numbers over all bits.
+fn fmix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
 /// Hash-and-displace (CHD): keys fall into buckets; each bucket, largest first, gets the smallest
 /// displacement that sends all its keys to free slots. Returns the seed, the displacements and,
 /// per slot, the index of its key.
@@ -294,7 +303,7 @@ fn perfect_hash(keys: &[&String]) -> (u64, Vec<u32>, Vec<Option<usize>>) {
     let n = keys.len() + keys.len() / 10 + 1;
     let nb = keys.len().div_ceil(4).max(1);
     'seed: for seed in 0u64..1000 {
-        let seed = phash::fmix(seed.wrapping_add(0x5E17_1A9A));
+        let seed = fmix(seed.wrapping_add(0x5E17_1A9A));
         let hashes: Vec<u64> = keys
             .iter()
             .map(|k| phash::hash(k.as_bytes(), seed))

@@ -82,7 +82,7 @@ pub(crate) fn word(key: &[u8]) -> Option<&'static Entry> {
         return None;
     }
     let h = phash::hash(key, WORD_SEED);
-    let bit = (h & (WORD_FILTER.len() as u64 * 64 - 1)) as usize;
+    let bit = phash::filter_bit(h);
     if WORD_FILTER[bit / 64] & (1 << (bit % 64)) == 0 {
         return None;
     }
@@ -100,7 +100,7 @@ pub(crate) fn word_padded(buf: &[u8; MAX_KEY], len: usize) -> Option<&'static En
         return None;
     }
     let h = phash::hash_padded(buf, len, WORD_SEED);
-    let bit = (h & (WORD_FILTER.len() as u64 * 64 - 1)) as usize;
+    let bit = phash::filter_bit(h);
     if WORD_FILTER[bit / 64] & (1 << (bit % 64)) == 0 {
         return None;
     }
@@ -115,8 +115,8 @@ pub(crate) fn word_padded(buf: &[u8; MAX_KEY], len: usize) -> Option<&'static En
 /// [`word`] for a key of 1 to 8 bytes held in a `u64`, little-endian, zero-padded.
 #[inline(always)]
 pub(crate) fn word_short(key: u64, len: usize) -> Option<&'static Entry> {
-    let h = phash::hash_short(key, len, WORD_SEED);
-    let bit = (h & (WORD_FILTER.len() as u64 * 64 - 1)) as usize;
+    let h = phash::hash_short(key, WORD_SEED);
+    let bit = phash::filter_bit(h);
     if WORD_FILTER[bit / 64] & (1 << (bit % 64)) == 0 {
         return None;
     }
