@@ -154,8 +154,8 @@ pub(crate) fn idioms(e: &Entry) -> &'static [(&'static [&'static str], f64)] {
 
 /// Whether some emoticon starts with bytes `a`, `b` (either case).
 #[inline]
-pub(crate) fn may_start_emoticon(a: u8, b: u8) -> bool {
-    let i = usize::from(a) << 8 | usize::from(b);
+pub(crate) const fn may_start_emoticon(a: u8, b: u8) -> bool {
+    let i = (a as usize) << 8 | b as usize;
     EMOTICON_PAIRS[i / 64] & (1 << (i % 64)) != 0
 }
 

@@ -121,6 +121,22 @@ impl Scanner<'_, '_> {
                     i += 1;
                     continue;
                 }
+                // Most pieces: a short word starting with a byte nothing else starts, then a
+                // space (`words` skips it too) or the text's end.
+                if CLASS[usize::from(c)] & ALNUM != 0
+                    && !special_pair(c, b.get(i + 1).copied().unwrap_or(0))
+                {
+                    if let Some(j) = self.short_word(i) {
+                        i = match b.get(j) {
+                            None => j,
+                            Some(&t) if t < 0x80 && CLASS[usize::from(t)] & WS != 0 => j + 1,
+                            Some(_) => self.words_from(i, j),
+                        };
+                    } else {
+                        i = self.words(i);
+                    }
+                    continue;
+                }
             } else {
                 let (ch, w) = char_at(self.text, i);
                 if ch.is_whitespace() {
@@ -217,10 +233,16 @@ impl Scanner<'_, '_> {
     /// left to right, the longest such tail comes first.
     #[inline(always)]
     fn words(&mut self, start: usize) -> usize {
+        self.words_from(start, start)
+    }
+
+    /// [`Scanner::words`] of the piece from `start`, its bytes before `from` already read.
+    #[inline(always)]
+    fn words_from(&mut self, start: usize, from: usize) -> usize {
         let b = self.text.as_bytes();
         let len = b.len();
         let hashtag = b[start] == b'#';
-        let mut i = start;
+        let mut i = from;
         while i < len {
             let c = b[i];
             if c < 0x80 {
@@ -812,6 +834,33 @@ static CLASS: [u8; 128] = {
     t
 };
 
+/// Pairs of first bytes (as a bitmap over `first << 8 | second`) after which a piece may be
+/// something other than words: an emoticon, a URL (`ht`, `ww`) or `RT`, in any case. A piece
+/// starting with a letter or digit and no such pair is words from its first byte
+/// ([`Scanner::piece`] finds nothing else there).
+static SPECIAL_PAIRS: [u64; 1024] = {
+    let mut t = [0u64; 1024];
+    let mut i = 0;
+    while i < 65536 {
+        let (a, b) = ((i >> 8) as u8, i as u8);
+        let (la, lb) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+        if lexicon::may_start_emoticon(a, b)
+            || matches!((la, lb), (b'h', b't') | (b'w', b'w') | (b'r', b't'))
+        {
+            t[i / 64] |= 1 << (i % 64);
+        }
+        i += 1;
+    }
+    t
+};
+
+/// Whether a piece starting with bytes `a`, `b` (0 past the text's end) may be more than words.
+#[inline(always)]
+fn special_pair(a: u8, b: u8) -> bool {
+    let i = usize::from(a) << 8 | usize::from(b);
+    SPECIAL_PAIRS[i / 64] & (1 << (i % 64)) != 0
+}
+
 /// ASCII lower case, indexable by byte.
 static LOWERED: [u8; 128] = {
     let mut t = [0u8; 128];
@@ -862,14 +911,38 @@ fn may_fall_back(key: &[u8; MAX_KEY], n: usize) -> bool {
     has_run3_padded(key, n)
 }
 
-/// [`may_fall_back`] for a key of `n` bytes (at most eight) held in a `u64`, zero-padded.
+/// [`may_fall_back`] for a key of `n` bytes (at most eight) held in a `u64`, zero-padded: the
+/// same tests on the word itself, without a buffer.
 #[inline(always)]
 fn may_fall_back_short(key: u64, n: usize) -> bool {
-    let mut buf = [0u8; MAX_KEY];
-    if let Some(first) = buf.first_chunk_mut::<8>() {
-        *first = key.to_le_bytes();
+    let s3 = |s: &[u8; 3]| u64::from(s[0]) | u64::from(s[1]) << 8 | u64::from(s[2]) << 16;
+    if n > 4 {
+        let last3 = (key >> (8 * (n - 3))) & 0xFF_FFFF;
+        if last3 >> 8 == s3(b"'s\0")
+            || last3 == s3(b"est")
+            || last3 == s3(b"ier")
+            || last3 == s3(b"ily")
+            || last3 == s3(b"ied")
+            || last3 == s3(b"ies")
+        {
+            return true;
+        }
     }
-    may_fall_back(&buf, n)
+    n >= 3 && run3_in(key, n)
+}
+
+/// Whether the first `n` (3 to 8) bytes of `w` hold a run of three equal bytes: byte `i` of `d`
+/// is zero where bytes `i` and `i + 1` are equal, so byte `i` of `d | d >> 8` is zero where a
+/// run of three starts.
+#[inline(always)]
+fn run3_in(w: u64, n: usize) -> bool {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let d = w ^ (w >> 8);
+    let e = d | (d >> 8);
+    // High bit of each zero byte of `e`, exactly (no borrow across bytes).
+    let zero = !(((e & LOW7) + LOW7) | e | LOW7);
+    // Triples starting at bytes 0..n-2, all within the word's first six bytes.
+    zero & ((1u64 << (8 * (n - 2))) - 1) != 0
 }
 
 /// [`has_run3`] of the first `n` bytes of a zero-padded key: for up to eight bytes, in one word
@@ -877,20 +950,16 @@ fn may_fall_back_short(key: u64, n: usize) -> bool {
 /// zero where a run of three starts).
 #[inline(always)]
 fn has_run3_padded(key: &[u8; MAX_KEY], n: usize) -> bool {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     if n < 3 {
         return false;
     }
     if n > 8 {
         return has_run3(key.get(..n).unwrap_or_default());
     }
-    let w = u64::from_le_bytes(*key.first_chunk::<8>().unwrap_or(&[0; 8]));
-    let d = w ^ (w >> 8);
-    let e = d | (d >> 8);
-    // High bit of each zero byte of `e`, exactly (no borrow across bytes).
-    let zero = !(((e & LOW7) + LOW7) | e | LOW7);
-    // Triples starting at bytes 0..n-2, all within the word's first six bytes.
-    zero & ((1u64 << (8 * (n - 2))) - 1) != 0
+    run3_in(
+        u64::from_le_bytes(*key.first_chunk::<8>().unwrap_or(&[0; 8])),
+        n,
+    )
 }
 
 /// Look-ups for a word not in the lexicon as written: stretched (`goooood`, then marked
@@ -1173,6 +1242,28 @@ mod tests {
     }
 
     #[test]
+    fn special_pairs_cover_what_piece_looks_for() {
+        for (a, b) in [
+            (b'h', b't'),
+            (b'H', b'T'),
+            (b'w', b'w'),
+            (b'R', b'T'),
+            (b'r', b't'),
+        ] {
+            assert!(special_pair(a, b), "{}{}", a as char, b as char);
+        }
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                if lexicon::may_start_emoticon(a, b) {
+                    assert!(special_pair(a, b), "{a} {b}");
+                }
+            }
+        }
+        assert!(!special_pair(b'g', b'o'));
+        assert!(!special_pair(b't', b'h'));
+    }
+
+    #[test]
     fn load8_pads_with_zeros() {
         assert_eq!(load8(b"abc", 1), u64::from_le_bytes(*b"bc\0\0\0\0\0\0"));
         assert_eq!(load8(b"abcdefghij", 1), u64::from_le_bytes(*b"bcdefghi"));
@@ -1226,6 +1317,18 @@ mod tests {
             if fallback(k).0.is_some() {
                 assert!(may_fall_back(&padded(k), k.len()), "{w}");
             }
+        }
+        // The `u64` form agrees with the buffer form on short keys.
+        for w in [
+            "goooood", "sooo", "god's", "coolest", "funnier", "happily", "worried", "parties",
+            "baddd", "it's", "x's", "niiice", "table", "days", "aaa", "aab", "abbb", "ab", "a",
+            "zzzzzzzz", "abcdefgh", "nicest",
+        ] {
+            let k = w.as_bytes();
+            let mut b = [0u8; 8];
+            b[..k.len()].copy_from_slice(k);
+            let short = may_fall_back_short(u64::from_le_bytes(b), k.len());
+            assert_eq!(short, may_fall_back(&padded(k), k.len()), "{w}");
         }
         assert!(!may_fall_back(&padded(b"table"), 5));
         assert!(!may_fall_back(&padded(b"days"), 4));
