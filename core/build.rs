@@ -186,8 +186,8 @@ fn main() {
                 let (k, w) = (keys[*i], &words[keys[*i]]);
                 let _ = writeln!(
                     out,
-                    "    Entry {{ key: {k:?}, tag: {}, valence: {:?}, boost: {:?}, flags: {}, id: {}, idioms: ({}, {}) }},",
-                    tag(k.as_bytes()), w.valence, w.boost, w.flags, w.id, w.idiom_start, w.idiom_count
+                    "    Entry {{ key: {k:?}, tag: {}, tag2: {}, valence: {:?}, boost: {:?}, flags: {}, id: {}, idioms: ({}, {}) }},",
+                    tag(k.as_bytes()), tag(k.as_bytes().get(8..).unwrap_or_default()), w.valence, w.boost, w.flags, w.id, w.idiom_start, w.idiom_count
                 );
             }
             None => out.push_str("    Entry::EMPTY,\n"),

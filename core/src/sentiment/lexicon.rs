@@ -42,6 +42,8 @@ pub(crate) struct Entry {
     pub key: &'static str,
     /// The key's first eight bytes, little-endian, zero-padded.
     pub tag: u64,
+    /// The key's next eight bytes, the same way.
+    pub tag2: u64,
     /// Valence on [-4, 4] (0 for function words).
     pub valence: f64,
     /// For [`BOOST`] words: what they add to the magnitude of the word they modify.
@@ -58,6 +60,7 @@ impl Entry {
     const EMPTY: Entry = Entry {
         key: "",
         tag: 0,
+        tag2: 0,
         valence: 0.0,
         boost: 0.0,
         flags: 0,
@@ -125,6 +128,23 @@ pub(crate) fn word_short(key: u64, len: usize) -> Option<&'static Entry> {
     (e.tag == key && e.key.len() == len).then_some(e)
 }
 
+/// [`word`] for a key of 8 to 16 bytes held in two `u64`s, little-endian, zero-padded.
+#[inline(always)]
+pub(crate) fn word_two(lo: u64, hi: u64, len: usize) -> Option<&'static Entry> {
+    let h = if len <= 8 {
+        phash::hash_short(lo, WORD_SEED)
+    } else {
+        phash::hash_two(lo, hi, WORD_SEED)
+    };
+    let bit = phash::filter_bit(h);
+    if WORD_FILTER[bit / 64] & (1 << (bit % 64)) == 0 {
+        return None;
+    }
+    let d = WORD_DISP[phash::bucket(h, WORD_DISP.len())];
+    let e = &WORDS[phash::slot(h, d, WORDS.len())];
+    (e.tag == lo && e.tag2 == hi && e.key.len() == len).then_some(e)
+}
+
 /// The valence of an emoji written without variation selectors or skin-tone modifiers.
 #[inline]
 pub(crate) fn emoji(key: &[u8]) -> Option<f64> {
@@ -187,8 +207,18 @@ mod tests {
         buf[..4].copy_from_slice(b"qzxv");
         assert_eq!(word_padded(&buf, 4), None);
         assert_eq!(word_short(u64::from_le_bytes(*b"qzxv\0\0\0\0"), 4), None);
+        for e in WORDS.iter().filter(|e| (9..=16).contains(&e.key.len())) {
+            assert_eq!(word_two(e.tag, e.tag2, e.key.len()), Some(e), "{}", e.key);
+            assert_ne!(
+                word_two(e.tag, e.tag2 ^ 1, e.key.len()),
+                Some(e),
+                "{}",
+                e.key
+            );
+        }
         for e in WORDS.iter().filter(|e| (1..=8).contains(&e.key.len())) {
             assert_eq!(word_short(e.tag, e.key.len()), Some(e), "{}", e.key);
+            assert_eq!(word_two(e.tag, 0, e.key.len()), Some(e), "{}", e.key);
             // The same bytes with another length are another key.
             if e.key.len() < 8 {
                 assert_ne!(word_short(e.tag, e.key.len() + 1), Some(e), "{}", e.key);

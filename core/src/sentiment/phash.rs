@@ -45,6 +45,12 @@ pub(crate) fn hash_short(key: u64, seed: u64) -> u64 {
     round(seed, key)
 }
 
+/// [`hash`] of a key of 9 to 16 bytes held in two `u64`s, little-endian, zero-padded.
+#[inline(always)]
+pub(crate) fn hash_two(lo: u64, hi: u64, seed: u64) -> u64 {
+    round(round(seed, lo), hi)
+}
+
 /// [`hash`] of the first `len` bytes of a zero-padded buffer: the same value, read eight bytes
 /// at a time with no tail handling (the padding is the tail's zeros).
 #[inline]
