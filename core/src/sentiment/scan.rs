@@ -368,25 +368,31 @@ impl Scanner<'_, '_> {
         }
         let word = (1u64 << (8 * n)) - 1;
         let key = (w | (cl.upper >> 2)) & word;
-        // Class bits as [`Scanner::read_plain`] gathers them: every byte after the first is a
-        // letter or a digit.
-        let rest = HIGH8 & word & !0x80;
-        let mut seen_rest = if n > 1 { ALNUM } else { 0 };
-        if cl.upper & rest != 0 {
-            seen_rest |= UPPER;
-        }
-        if cl.letter & !cl.upper & rest != 0 {
-            seen_rest |= LOWER;
-        }
-        let c0 = b[start];
-        let seen = CLASS[usize::from(c0 & 0x7F)] | seen_rest;
-        let lower = seen & LOWER != 0;
-        let letters = cl.letter & word;
-        // Two letters at least: `I` and `A` are no emphasis.
-        let letters2 =
-            (!lower || c0.is_ascii_uppercase()) && letters & letters.wrapping_sub(1) != 0;
-        let caps = letters2 && !lower;
-        let title = letters2 && c0.is_ascii_uppercase() && seen_rest & UPPER == 0;
+        let c0 = w as u8;
+        // A word starting in lower case is neither in capitals nor in title case (most words).
+        let (caps, title) = if c0.is_ascii_lowercase() {
+            (false, false)
+        } else {
+            // Class bits as [`Scanner::read_plain`] gathers them: every byte after the first is
+            // a letter or a digit.
+            let rest = HIGH8 & word & !0x80;
+            let mut seen_rest = if n > 1 { ALNUM } else { 0 };
+            if cl.upper & rest != 0 {
+                seen_rest |= UPPER;
+            }
+            if cl.letter & !cl.upper & rest != 0 {
+                seen_rest |= LOWER;
+            }
+            let seen = CLASS[usize::from(c0 & 0x7F)] | seen_rest;
+            let lower = seen & LOWER != 0;
+            let letters = cl.letter & word;
+            // Two letters at least: `I` and `A` are no emphasis.
+            let letters2 =
+                (!lower || c0.is_ascii_uppercase()) && letters & letters.wrapping_sub(1) != 0;
+            let caps = letters2 && !lower;
+            let title = letters2 && c0.is_ascii_uppercase() && seen_rest & UPPER == 0;
+            (caps, title)
+        };
         let mut entry = lexicon::word_short(key, n);
         let mut elongated = false;
         if entry.is_none() && may_fall_back_short(key, n) {
