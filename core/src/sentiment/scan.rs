@@ -354,6 +354,15 @@ impl Scanner<'_, '_> {
     fn short_word(&mut self, start: usize) -> Option<usize> {
         let b = self.text.as_bytes();
         let w = load8(b, start);
+        // Most words: lower-case letters after the first character, up to a byte that is no
+        // letter, digit, `'` or `-` (lower_run counts the leading lower-case bytes).
+        let n = 1 + lower_run(w >> 8);
+        if n < 8 {
+            let end = (w >> (8 * n)) as u8;
+            if end < 0x80 && CLASS[usize::from(end)] & (ALNUM | JOIN) == 0 {
+                return Some(self.lower_word(start, w, n));
+            }
+        }
         let cl = Classes::of(w);
         let alnum = cl.letter | cl.digit;
         // The first byte after the first that is no ASCII letter or digit ends the word.
@@ -411,6 +420,36 @@ impl Scanner<'_, '_> {
             false,
         );
         Some(start + n)
+    }
+
+    /// [`Scanner::short_word`] for a word of `n` (1 to 7) bytes, `w` from its start: a letter
+    /// or digit, then lower-case letters. Returns where it ends.
+    #[inline(always)]
+    fn lower_word(&mut self, start: usize, w: u64, n: usize) -> usize {
+        let c0 = w as u8;
+        let word = (1u64 << (8 * n)) - 1;
+        let key = (w | u64::from(c0.is_ascii_uppercase()) << 5) & word;
+        // As [`Scanner::finish`] classifies: lower-case letters follow, so never in capitals;
+        // in title case when a capital and another letter.
+        let title = c0.is_ascii_uppercase() && n >= 2;
+        let mut entry = lexicon::word_short(key, n);
+        let mut elongated = false;
+        if entry.is_none() && may_fall_back_short(key, n) {
+            let bytes = key.to_le_bytes();
+            (entry, elongated) = fallback(bytes.get(..n).unwrap_or_default());
+        }
+        // No `'` in the key: never an unlisted `n't`.
+        self.push_word(
+            start,
+            start + n,
+            entry,
+            false,
+            elongated,
+            false,
+            title,
+            false,
+        );
+        start + n
     }
 
     /// [`Scanner::short_word`] for 8 to 15 ASCII letters and digits (`w` and `cl`: the first
