@@ -244,9 +244,7 @@ pub(crate) fn apply(
 
     // Contrast: the part after the last `but` weighs more than the part before. Most texts have
     // neither a contrast nor a concession: one look at the class bits skips both passes.
-    let clause_words = toks
-        .iter()
-        .fold(0u8, |acc, t| acc | (t.flags & (CONTRAST | CONCEDE)));
+    let clause_words = marks.flags & (CONTRAST | CONCEDE);
     if use_lexicon && clause_words != 0 {
         for c in
             (0..toks.len()).filter(|&c| toks[c].kind == Kind::Word && entry_has(&toks[c], CONTRAST))

@@ -66,6 +66,8 @@ struct Read {
 pub(crate) struct Marks {
     pub exclamations: u32,
     pub questions: u32,
+    /// The class bits of all tokens' entries, or-ed.
+    pub flags: u8,
 }
 
 /// A sentence is in headline case when it has this many words and at least 70% start upper case.
@@ -123,10 +125,9 @@ impl Scanner<'_, '_> {
                 }
                 // Most pieces: a short word starting with a byte nothing else starts, then a
                 // space (`words` skips it too) or the text's end.
-                if CLASS[usize::from(c)] & ALNUM != 0
-                    && !special_pair(c, b.get(i + 1).copied().unwrap_or(0))
-                {
-                    if let Some(j) = self.short_word(i) {
+                let w = load8(b, i);
+                if CLASS[usize::from(c)] & ALNUM != 0 && !special_pair(c, (w >> 8) as u8) {
+                    if let Some(j) = self.short_word(i, w) {
                         i = match b.get(j) {
                             None => j,
                             Some(&t) if t < 0x80 && CLASS[usize::from(t)] & WS != 0 => j + 1,
@@ -326,7 +327,7 @@ impl Scanner<'_, '_> {
     fn word(&mut self, start: usize, hashtag: bool) -> usize {
         let b = self.text.as_bytes();
         if !hashtag && b[start] < 0x80 {
-            if let Some(j) = self.short_word(start) {
+            if let Some(j) = self.short_word(start, load8(b, start)) {
                 return j;
             }
         }
@@ -349,11 +350,10 @@ impl Scanner<'_, '_> {
     /// [`Scanner::word`] for most words: outside a hashtag, up to seven ASCII letters and digits
     /// ending at plain ASCII (not `'` or `-`, which may join words) or at the text's end. Reads
     /// the word as one little-endian `u64` and classifies all its bytes at once; `None` leaves
-    /// any other word to the general reading, from `start` again.
+    /// any other word to the general reading, from `start` again. `w`: the eight bytes from
+    /// `start` ([`load8`]).
     #[inline(always)]
-    fn short_word(&mut self, start: usize) -> Option<usize> {
-        let b = self.text.as_bytes();
-        let w = load8(b, start);
+    fn short_word(&mut self, start: usize, w: u64) -> Option<usize> {
         // Most words: lower-case letters after the first character, up to a byte that is no
         // letter, digit, `'` or `-` (lower_run counts the leading lower-case bytes).
         let n = 1 + lower_run(w >> 8);
@@ -737,13 +737,15 @@ impl Scanner<'_, '_> {
         if entry.is_some_and(|e| e.valence != 0.0 || e.has(lexicon::IDIOM_START)) {
             self.weigh.push(self.out.len() as u32);
         }
+        let flags = entry.map_or(0, |e| e.flags);
+        self.marks.flags |= flags;
         self.out.push(Tok {
             start: start as u32,
             end: end as u32,
             kind: Kind::Word,
             entry,
             base: entry.map_or(0.0, |e| e.valence),
-            flags: entry.map_or(0, |e| e.flags),
+            flags,
             id: entry.map_or(0, |e| e.id),
             clause: self.clause,
             caps,
@@ -801,13 +803,15 @@ impl Scanner<'_, '_> {
         if base != 0.0 {
             self.weigh.push(self.out.len() as u32);
         }
+        let flags = entry.map_or(0, |e| e.flags);
+        self.marks.flags |= flags;
         self.out.push(Tok {
             start: start as u32,
             end: end as u32,
             kind,
             entry,
             base,
-            flags: entry.map_or(0, |e| e.flags),
+            flags,
             id: 0,
             clause: self.clause,
             caps: false,
