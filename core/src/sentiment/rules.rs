@@ -338,12 +338,15 @@ fn name_weight(toks: &[Tok], i: usize) -> f64 {
 /// The idiom starting at token `i`: (token count, valence, end of its span).
 fn idiom_at(tb: &[u8], toks: &[Tok], i: usize) -> Option<(usize, f64, u32)> {
     let first = toks[i].entry?;
+    let clause = toks[i].clause;
     'idioms: for &(words, val) in lexicon::idioms(first) {
         let Some(span) = toks.get(i..i + words.len()) else {
             continue;
         };
-        for (t, w) in span.iter().zip(words).skip(1) {
-            if t.kind != Kind::Word || t.clause != toks[i].clause {
+        // The words after the first (sliced: a zipped, skipped iterator is not inlined here).
+        let rest = span.get(1..).unwrap_or_default();
+        for (t, w) in rest.iter().zip(words.get(1..).unwrap_or_default()) {
+            if t.kind != Kind::Word || t.clause != clause {
                 continue 'idioms;
             }
             if !eq_word(&tb[t.start as usize..t.end as usize], w.as_bytes()) {
