@@ -91,6 +91,7 @@ struct Word {
     id: u8,
     idiom_start: usize,
     idiom_count: usize,
+    idiom_next: u32,
 }
 
 fn main() {
@@ -161,6 +162,10 @@ fn main() {
             w.idiom_start = k;
         }
         w.idiom_count += 1;
+        w.idiom_next |= match ws.get(1) {
+            None => IDIOM_ONE_WORD,
+            Some(next) => idiom_next_bit(next.as_bytes().first().copied().unwrap_or(0)),
+        };
     }
     let mut emoji: BTreeMap<String, f64> = BTreeMap::new();
     for (key, cols) in rows(&read("emoji.tsv")) {
@@ -186,8 +191,8 @@ fn main() {
                 let (k, w) = (keys[*i], &words[keys[*i]]);
                 let _ = writeln!(
                     out,
-                    "    Entry {{ key: {k:?}, tag: {}, tag2: {}, valence: {:?}, boost: {:?}, flags: {}, id: {}, idioms: ({}, {}) }},",
-                    tag(k.as_bytes()), tag(k.as_bytes().get(8..).unwrap_or_default()), w.valence, w.boost, w.flags, w.id, w.idiom_start, w.idiom_count
+                    "    Entry {{ key: {k:?}, tag: {}, tag2: {}, valence: {:?}, boost: {:?}, flags: {}, id: {}, idioms: ({}, {}), idiom_next: {} }},",
+                    tag(k.as_bytes()), tag(k.as_bytes().get(8..).unwrap_or_default()), w.valence, w.boost, w.flags, w.id, w.idiom_start, w.idiom_count, w.idiom_next
                 );
             }
             None => out.push_str("    Entry::EMPTY,\n"),
@@ -248,6 +253,19 @@ fn main() {
 
     let dest = Path::new(&env_or_die("OUT_DIR")).join("sentiment_tables.rs");
     std::fs::write(&dest, out).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
+}
+
+/// Bit of [`Word::idiom_next`] for a one-word idiom; mirrors `lexicon::IDIOM_ONE_WORD`.
+const IDIOM_ONE_WORD: u32 = 1 << 31;
+
+/// Bit of [`Word::idiom_next`] for an idiom's second word starting with byte `c` (lower case);
+/// mirrors `lexicon::idiom_next_bit`.
+fn idiom_next_bit(c: u8) -> u32 {
+    if c.is_ascii_lowercase() {
+        1 << (c - b'a')
+    } else {
+        1 << 26
+    }
 }
 
 /// The first eight bytes of a key, little-endian, zero-padded: a quick reject before comparing.

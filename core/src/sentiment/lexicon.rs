@@ -54,6 +54,24 @@ pub(crate) struct Entry {
     pub id: u8,
     /// The range of [`idioms`] starting with this word: (first, count).
     pub idioms: (u16, u16),
+    /// How those idioms go on: [`idiom_next_bit`] of each second word's first byte, and
+    /// [`IDIOM_ONE_WORD`] if one is this word alone.
+    pub idiom_next: u32,
+}
+
+/// [`Entry::idiom_next`] bit of a one-word idiom.
+pub(crate) const IDIOM_ONE_WORD: u32 = 1 << 31;
+
+/// [`Entry::idiom_next`] bit of a second word starting with byte `c` (as written: case and
+/// non-letters are folded here): `a` to `z` one bit each, anything else bit 26.
+#[inline]
+pub(crate) fn idiom_next_bit(c: u8) -> u32 {
+    let c = c.to_ascii_lowercase();
+    if c.is_ascii_lowercase() {
+        1 << (c - b'a')
+    } else {
+        1 << 26
+    }
 }
 
 impl Entry {
@@ -66,6 +84,7 @@ impl Entry {
         flags: 0,
         id: 0,
         idioms: (0, 0),
+        idiom_next: 0,
     };
 
     pub fn has(&self, flag: u8) -> bool {
@@ -239,6 +258,22 @@ mod tests {
                 "{len}"
             );
         }
+    }
+
+    #[test]
+    fn idiom_next_covers_every_idiom() {
+        for e in WORDS.iter().filter(|e| e.has(IDIOM_START)) {
+            assert!(!idioms(e).is_empty(), "{}", e.key);
+            for (words, _) in idioms(e) {
+                let bit = match words.get(1) {
+                    None => IDIOM_ONE_WORD,
+                    Some(w) => idiom_next_bit(w.as_bytes()[0]),
+                };
+                assert!(e.idiom_next & bit != 0, "{words:?}");
+            }
+        }
+        assert_eq!(idiom_next_bit(b'A'), idiom_next_bit(b'a'));
+        assert_eq!(idiom_next_bit(0xE2), idiom_next_bit(b'\''));
     }
 
     #[test]
