@@ -243,9 +243,9 @@ pub(crate) fn apply(
     }
 
     // Contrast: the part after the last `but` weighs more than the part before. Most texts have
-    // neither a contrast nor a concession: one look at the class bits skips both passes.
+    // neither a contrast nor a concession: the class bits the scanner gathered skip each pass.
     let clause_words = marks.flags & (CONTRAST | CONCEDE);
-    if use_lexicon && clause_words != 0 {
+    if use_lexicon && clause_words & CONTRAST != 0 {
         for c in
             (0..toks.len()).filter(|&c| toks[c].kind == Kind::Word && entry_has(&toks[c], CONTRAST))
         {
@@ -275,10 +275,13 @@ pub(crate) fn apply(
                 }
             }
         }
+    }
+    if use_lexicon && clause_words & CONCEDE != 0 {
         // Concession: the clause an `although` opens weighs less.
         for (k, t) in toks.iter().enumerate() {
             if t.kind == Kind::Word && entry_has(t, CONCEDE) {
-                for (w, u) in weighed.iter_mut().zip(toks).skip(k + 1) {
+                let after = weighed.get_mut(k + 1..).unwrap_or_default();
+                for (w, u) in after.iter_mut().zip(toks.get(k + 1..).unwrap_or_default()) {
                     if u.clause != t.clause {
                         break;
                     }
