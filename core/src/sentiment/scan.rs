@@ -360,7 +360,18 @@ impl Scanner<'_, '_> {
         if n < 8 {
             let end = (w >> (8 * n)) as u8;
             if end < 0x80 && CLASS[usize::from(end)] & (ALNUM | JOIN) == 0 {
-                return Some(self.lower_word(start, w, n));
+                return Some(self.lower_word(start, w, n, false));
+            }
+            // `don't`, `I'm`: an apostrophe between lower-case runs joins them.
+            if end == b'\'' && n < 6 {
+                let after = lower_run(w >> (8 * (n + 1)));
+                let n2 = n + 1 + after;
+                if after > 0 && n2 < 8 {
+                    let end = (w >> (8 * n2)) as u8;
+                    if end < 0x80 && CLASS[usize::from(end)] & (ALNUM | JOIN) == 0 {
+                        return Some(self.lower_word(start, w, n2, true));
+                    }
+                }
             }
         }
         let cl = Classes::of(w);
@@ -423,9 +434,10 @@ impl Scanner<'_, '_> {
     }
 
     /// [`Scanner::short_word`] for a word of `n` (1 to 7) bytes, `w` from its start: a letter
-    /// or digit, then lower-case letters. Returns where it ends.
+    /// or digit, then lower-case letters (with one `'` before some of them if `apostrophe`).
+    /// Returns where it ends.
     #[inline(always)]
-    fn lower_word(&mut self, start: usize, w: u64, n: usize) -> usize {
+    fn lower_word(&mut self, start: usize, w: u64, n: usize, apostrophe: bool) -> usize {
         let c0 = w as u8;
         let word = (1u64 << (8 * n)) - 1;
         let key = (w | u64::from(c0.is_ascii_uppercase()) << 5) & word;
@@ -438,17 +450,9 @@ impl Scanner<'_, '_> {
             let bytes = key.to_le_bytes();
             (entry, elongated) = fallback(bytes.get(..n).unwrap_or_default());
         }
-        // No `'` in the key: never an unlisted `n't`.
-        self.push_word(
-            start,
-            start + n,
-            entry,
-            false,
-            elongated,
-            false,
-            title,
-            false,
-        );
+        // Only a key with `'` can be an unlisted `n't`.
+        let nt = apostrophe && entry.is_none() && n >= 3 && key >> (8 * (n - 3)) == NT_KEY;
+        self.push_word(start, start + n, entry, false, elongated, nt, title, false);
         start + n
     }
 
@@ -863,6 +867,9 @@ fn lower_run(w: u64) -> usize {
     let lower = a & !z & !w & HIGH;
     ((!lower & HIGH).trailing_zeros() / 8) as usize
 }
+
+/// `n't` as the last three bytes of a key in a `u64`, little-endian.
+const NT_KEY: u64 = u64::from_le_bytes([b'n', b'\'', b't', 0, 0, 0, 0, 0]);
 
 /// The high bit of every byte of a `u64`.
 const HIGH8: u64 = 0x8080_8080_8080_8080;
