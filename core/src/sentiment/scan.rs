@@ -357,7 +357,11 @@ impl Scanner<'_, '_> {
         // Most words: lower-case letters after the first character, up to a byte that is no
         // letter, digit, `'` or `-` (lower_run counts the leading lower-case bytes).
         let n = 1 + lower_run(w >> 8);
-        if n < 8 {
+        if n == 8 {
+            if let Some(j) = self.lower_long_word(start, w) {
+                return Some(j);
+            }
+        } else {
             let end = (w >> (8 * n)) as u8;
             if end < 0x80 && CLASS[usize::from(end)] & (ALNUM | JOIN) == 0 {
                 return Some(self.lower_word(start, w, n, false));
@@ -454,6 +458,52 @@ impl Scanner<'_, '_> {
         let nt = apostrophe && entry.is_none() && n >= 3 && key >> (8 * (n - 3)) == NT_KEY;
         self.push_word(start, start + n, entry, false, elongated, nt, title, false);
         start + n
+    }
+
+    /// [`Scanner::short_word`] for 8 to 15 bytes, a letter or digit then lower-case letters
+    /// (`w`: the first eight), as two `u64`s; `None` for any other word. Out of line: one word in
+    /// ten.
+    #[inline(never)]
+    fn lower_long_word(&mut self, start: usize, w: u64) -> Option<usize> {
+        let w1 = load8(self.text.as_bytes(), start + 8);
+        let m = lower_run(w1);
+        if m == 8 {
+            return None;
+        }
+        let end = (w1 >> (8 * m)) as u8;
+        if end >= 0x80 || CLASS[usize::from(end)] & (ALNUM | JOIN) != 0 {
+            return None;
+        }
+        let n = 8 + m;
+        let c0 = w as u8;
+        let lo = w | u64::from(c0.is_ascii_uppercase()) << 5;
+        let hi = w1 & ((1u64 << (8 * m)) - 1);
+        let mut entry = lexicon::word_two(lo, hi, n);
+        let mut elongated = false;
+        if entry.is_none() {
+            let mut key = [0u8; MAX_KEY];
+            let (words, _) = key.as_chunks_mut::<8>();
+            if let [a, b, ..] = words {
+                *a = lo.to_le_bytes();
+                *b = hi.to_le_bytes();
+            }
+            if may_fall_back(&key, n) {
+                (entry, elongated) = fallback(key.get(..n).unwrap_or_default());
+            }
+        }
+        // As [`Scanner::lower_word`]: never in capitals, in title case after a capital.
+        let title = c0.is_ascii_uppercase();
+        self.push_word(
+            start,
+            start + n,
+            entry,
+            false,
+            elongated,
+            false,
+            title,
+            false,
+        );
+        Some(start + n)
     }
 
     /// [`Scanner::short_word`] for 8 to 15 ASCII letters and digits (`w` and `cl`: the first
