@@ -263,16 +263,16 @@ pub(crate) fn apply(
             } else {
                 s0
             };
-            let to = toks[c + 1..]
-                .iter()
-                .position(|t| t.sentence_start)
-                .map_or(toks.len(), |p| c + 1 + p);
-            for (k, w) in weighed.iter_mut().enumerate().take(to).skip(from) {
-                if k < c {
-                    w.valence *= BEFORE_CONTRAST;
-                } else if k > c {
-                    w.valence *= AFTER_CONTRAST;
-                }
+            let mut to = c + 1;
+            while toks.get(to).is_some_and(|t| !t.sentence_start) {
+                to += 1;
+            }
+            // Plain slices: the chained take/skip iterators cost several times more per token.
+            for w in weighed.get_mut(from..c).unwrap_or_default() {
+                w.valence *= BEFORE_CONTRAST;
+            }
+            for w in weighed.get_mut(c + 1..to).unwrap_or_default() {
+                w.valence *= AFTER_CONTRAST;
             }
         }
     }
