@@ -1085,22 +1085,18 @@ fn may_fall_back(key: &[u8; MAX_KEY], n: usize) -> bool {
 #[inline(always)]
 fn may_fall_back_short(key: u64, n: usize) -> bool {
     let s3 = |s: &[u8; 3]| u64::from(s[0]) | u64::from(s[1]) << 8 | u64::from(s[2]) << 16;
-    if n > 4 {
-        let last3 = (key >> (8 * (n - 3))) & 0xFF_FFFF;
-        if last3 >> 8 == s3(b"'s\0")
-            || last3 == s3(b"est")
-            || last3 == s3(b"ier")
-            || last3 == s3(b"ily")
-            || last3 == s3(b"ied")
-            || last3 == s3(b"ies")
-        {
-            return true;
-        }
-    }
-    n >= 3 && may_run3(key, n)
+    // Without branches (`|`, `&` on bools): which way a word goes here is unpredictable.
+    let last3 = (key >> (8 * n.saturating_sub(3))) & 0xFF_FFFF;
+    let suffix = (last3 >> 8 == s3(b"'s\0"))
+        | (last3 == s3(b"est"))
+        | (last3 == s3(b"ier"))
+        | (last3 == s3(b"ily"))
+        | (last3 == s3(b"ied"))
+        | (last3 == s3(b"ies"));
+    (n > 4) & suffix | may_run3(key, n)
 }
 
-/// Whether the first `n` (3 to 8) bytes of `w` may hold a run of three equal bytes: true for
+/// Whether the first `n` (at most 8) bytes of `w` may hold a run of three equal bytes: true for
 /// every such run ([`run3_in`] exactly), and rarely otherwise (a borrow out of a zero byte of `d`
 /// can mark the byte above it), in fewer instructions.
 #[inline(always)]
@@ -1110,7 +1106,7 @@ fn may_run3(w: u64, n: usize) -> bool {
     // Every zero byte of `d` (equal neighbours) is marked, and maybe some above one.
     let z = d.wrapping_sub(ONES) & !d & HIGH8;
     // Two marked bytes in a row, starting at bytes 0..n-2.
-    z & (z >> 8) & ((1u64 << (8 * (n - 2))) - 1) != 0
+    z & (z >> 8) & ((1u64 << (8 * n.saturating_sub(2))) - 1) != 0
 }
 
 /// Whether the first `n` (3 to 8) bytes of `w` hold a run of three equal bytes: byte `i` of `d`
