@@ -92,6 +92,9 @@ impl Entry {
     }
 }
 
+/// The entry of no word (valence 0, no class bits): read instead of branching on `None`.
+pub(crate) static NO_ENTRY: Entry = Entry::EMPTY;
+
 include!(concat!(env!("OUT_DIR"), "/sentiment_tables.rs"));
 
 /// Longest key worth looking up; longer tokens are not in the tables.

@@ -788,19 +788,23 @@ impl Scanner<'_, '_> {
         hashtag: bool,
     ) {
         let sentence_start = std::mem::replace(&mut self.new_sentence, false);
-        if entry.is_some_and(|e| e.valence != 0.0 || e.has(lexicon::IDIOM_START)) {
-            self.weigh.push(self.out.len() as u32);
-        }
-        let flags = entry.map_or(0, |e| e.flags);
-        self.marks.flags |= flags;
+        // Whether a word is listed is unpredictable: read an empty entry for an unlisted one
+        // rather than branch, and list the token to weigh by pushing it always and keeping it
+        // or not.
+        let e = entry.unwrap_or(&lexicon::NO_ENTRY);
+        let weigh = (e.valence != 0.0) | (e.flags & lexicon::IDIOM_START != 0);
+        let listed = self.weigh.len();
+        self.weigh.push(self.out.len() as u32);
+        self.weigh.truncate(listed + usize::from(weigh));
+        self.marks.flags |= e.flags;
         self.out.push(Tok {
             start: start as u32,
             end: end as u32,
             kind: Kind::Word,
             entry,
-            base: entry.map_or(0.0, |e| e.valence),
-            flags,
-            id: entry.map_or(0, |e| e.id),
+            base: e.valence,
+            flags: e.flags,
+            id: e.id,
             clause: self.clause,
             caps,
             elongated,
