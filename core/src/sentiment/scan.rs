@@ -934,15 +934,27 @@ const HIGH8: u64 = 0x8080_8080_8080_8080;
 fn load8(b: &[u8], i: usize) -> u64 {
     match b.get(i..i + 8) {
         Some(c) => u64::from_le_bytes(*c.first_chunk::<8>().unwrap_or(&[0; 8])),
-        None => {
-            let mut t = [0u8; 8];
-            let rest = b.get(i..).unwrap_or_default();
-            for (d, s) in t.iter_mut().zip(rest) {
-                *d = *s;
-            }
-            u64::from_le_bytes(t)
-        }
+        None => load8_tail(b, i),
     }
+}
+
+/// [`load8`] within eight bytes of the end: the text's last eight bytes shifted down (no copy
+/// loop, which compiles to a `memcpy` call), or byte by byte in a text shorter than that.
+#[inline(never)]
+fn load8_tail(b: &[u8], i: usize) -> u64 {
+    let left = b.len().saturating_sub(i);
+    if left == 0 {
+        return 0;
+    }
+    if let Some(last) = b.last_chunk::<8>() {
+        // `left` is 1 to 7 here: the bytes from `i` are the top `left` of the last eight.
+        return u64::from_le_bytes(*last) >> (8 * (8 - left));
+    }
+    let mut v = 0u64;
+    for (k, &x) in b.get(i..).unwrap_or_default().iter().enumerate() {
+        v |= u64::from(x) << (8 * k);
+    }
+    v
 }
 
 /// The ASCII classes of eight bytes, as the high bit of each byte (bytes of 0x80 and up are in
@@ -1450,6 +1462,18 @@ mod tests {
         assert_eq!(load8(b"abc", 1), u64::from_le_bytes(*b"bc\0\0\0\0\0\0"));
         assert_eq!(load8(b"abcdefghij", 1), u64::from_le_bytes(*b"bcdefghi"));
         assert_eq!(load8(b"abc", 3), 0);
+        assert_eq!(load8(b"abc", 7), 0);
+        // Every start near the end of texts shorter and longer than eight bytes.
+        for len in 0..20 {
+            let text: Vec<u8> = (1..=len as u8).collect();
+            for i in 0..=len + 2 {
+                let mut want = [0u8; 8];
+                for (d, s) in want.iter_mut().zip(text.iter().skip(i)) {
+                    *d = *s;
+                }
+                assert_eq!(load8(&text, i), u64::from_le_bytes(want), "{len} {i}");
+            }
+        }
     }
 
     #[test]
