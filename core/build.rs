@@ -191,8 +191,8 @@ fn main() {
                 let (k, w) = (keys[*i], &words[keys[*i]]);
                 let _ = writeln!(
                     out,
-                    "    Entry {{ key: {k:?}, tag: {}, tag2: {}, valence: {:?}, boost: {:?}, flags: {}, id: {}, idioms: ({}, {}), idiom_next: {} }},",
-                    tag(k.as_bytes()), tag(k.as_bytes().get(8..).unwrap_or_default()), w.valence, w.boost, w.flags, w.id, w.idiom_start, w.idiom_count, w.idiom_next
+                    "    Entry {{ key: {k:?}, tag: {}, valence: {:?}, boost: {:?}, flags: {}, id: {}, idioms: ({}, {}) }},",
+                    tag(k.as_bytes()), w.valence, w.boost, w.flags, w.id, w.idiom_start, w.idiom_count
                 );
             }
             None => out.push_str("    Entry::EMPTY,\n"),
@@ -227,6 +227,12 @@ fn main() {
     }
     out.push_str("];\n");
 
+    // Per first word, at its first idiom's index: how its idioms go on (see `lexicon::idiom_next`).
+    let mut next = vec![0u32; idioms.len()];
+    for w in words.values().filter(|w| w.flags & IDIOM_START != 0) {
+        next[w.idiom_start] = w.idiom_next;
+    }
+    let _ = writeln!(out, "static IDIOM_NEXT: [u32; {}] = {next:?};", next.len());
     let _ = writeln!(out, "static IDIOMS: [(&[&str], f64); {}] = [", idioms.len());
     for (ws, v) in &idioms {
         let _ = writeln!(out, "    (&{ws:?}, {v:?}),");

@@ -42,8 +42,6 @@ pub(crate) struct Entry {
     pub key: &'static str,
     /// The key's first eight bytes, little-endian, zero-padded.
     pub tag: u64,
-    /// The key's next eight bytes, the same way.
-    pub tag2: u64,
     /// Valence on [-4, 4] (0 for function words).
     pub valence: f64,
     /// For [`BOOST`] words: what they add to the magnitude of the word they modify.
@@ -54,15 +52,26 @@ pub(crate) struct Entry {
     pub id: u8,
     /// The range of [`idioms`] starting with this word: (first, count).
     pub idioms: (u16, u16),
-    /// How those idioms go on: [`idiom_next_bit`] of each second word's first byte, and
-    /// [`IDIOM_ONE_WORD`] if one is this word alone.
-    pub idiom_next: u32,
 }
 
-/// [`Entry::idiom_next`] bit of a one-word idiom.
+/// How the idioms starting with `e`'s word go on: [`idiom_next_bit`] of each one's second word's
+/// first byte, and [`IDIOM_ONE_WORD`] if one is the word alone (0 for a word starting none). Kept
+/// beside the idioms, not in [`Entry`]: the word table's size is most of the WebAssembly module's.
+#[inline]
+pub(crate) fn idiom_next(e: &Entry) -> u32 {
+    if e.idioms.1 == 0 {
+        return 0;
+    }
+    IDIOM_NEXT
+        .get(usize::from(e.idioms.0))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// [`idiom_next`] bit of a one-word idiom.
 pub(crate) const IDIOM_ONE_WORD: u32 = 1 << 31;
 
-/// [`Entry::idiom_next`] bit of a second word starting with byte `c` (as written: case and
+/// [`idiom_next`] bit of a second word starting with byte `c` (as written: case and
 /// non-letters are folded here): `a` to `z` one bit each, anything else bit 26.
 #[inline]
 pub(crate) fn idiom_next_bit(c: u8) -> u32 {
@@ -78,13 +87,11 @@ impl Entry {
     const EMPTY: Entry = Entry {
         key: "",
         tag: 0,
-        tag2: 0,
         valence: 0.0,
         boost: 0.0,
         flags: 0,
         id: 0,
         idioms: (0, 0),
-        idiom_next: 0,
     };
 
     pub fn has(&self, flag: u8) -> bool {
@@ -164,7 +171,13 @@ pub(crate) fn word_two(lo: u64, hi: u64, len: usize) -> Option<&'static Entry> {
     }
     let d = WORD_DISP[phash::bucket(h, WORD_DISP.len())];
     let e = &WORDS[phash::slot(h, d, WORDS.len())];
-    (e.tag == lo && e.tag2 == hi && e.key.len() == len).then_some(e)
+    let k = e.key.as_bytes();
+    // The entry's bytes 8.. as a `u64`: the top `len - 8` of its last eight.
+    let tail = match k.last_chunk::<8>() {
+        Some(last) if len > 8 => u64::from_le_bytes(*last) >> (8 * (16 - len.min(16))),
+        _ => 0,
+    };
+    (e.tag == lo && k.len() == len && tail == hi).then_some(e)
 }
 
 /// The valence of an emoji written without variation selectors or skin-tone modifiers.
@@ -230,13 +243,9 @@ mod tests {
         assert_eq!(word_padded(&buf, 4), None);
         assert_eq!(word_short(u64::from_le_bytes(*b"qzxv\0\0\0\0"), 4), None);
         for e in WORDS.iter().filter(|e| (9..=16).contains(&e.key.len())) {
-            assert_eq!(word_two(e.tag, e.tag2, e.key.len()), Some(e), "{}", e.key);
-            assert_ne!(
-                word_two(e.tag, e.tag2 ^ 1, e.key.len()),
-                Some(e),
-                "{}",
-                e.key
-            );
+            let hi = tag(&e.key.as_bytes()[8..]);
+            assert_eq!(word_two(e.tag, hi, e.key.len()), Some(e), "{}", e.key);
+            assert_ne!(word_two(e.tag, hi ^ 1, e.key.len()), Some(e), "{}", e.key);
         }
         for e in WORDS.iter().filter(|e| (1..=8).contains(&e.key.len())) {
             assert_eq!(word_short(e.tag, e.key.len()), Some(e), "{}", e.key);
@@ -272,7 +281,7 @@ mod tests {
                     None => IDIOM_ONE_WORD,
                     Some(w) => idiom_next_bit(w.as_bytes()[0]),
                 };
-                assert!(e.idiom_next & bit != 0, "{words:?}");
+                assert!(idiom_next(e) & bit != 0, "{words:?}");
             }
         }
         assert_eq!(idiom_next_bit(b'A'), idiom_next_bit(b'a'));

@@ -342,10 +342,11 @@ fn name_weight(toks: &[Tok], i: usize) -> f64 {
 fn idiom_at(tb: &[u8], toks: &[Tok], i: usize) -> Option<(usize, f64, u32)> {
     let first = toks[i].entry?;
     // Most idiom starts are common words (`the`, `of`) followed by no idiom's second word.
-    if first.idiom_next & lexicon::IDIOM_ONE_WORD == 0 {
+    let goes_on = lexicon::idiom_next(first);
+    if goes_on & lexicon::IDIOM_ONE_WORD == 0 {
         let next = toks.get(i + 1)?;
         let c = tb.get(next.start as usize).copied().unwrap_or(0);
-        if first.idiom_next & lexicon::idiom_next_bit(c) == 0 {
+        if goes_on & lexicon::idiom_next_bit(c) == 0 {
             return None;
         }
     }

@@ -237,8 +237,10 @@ impl Scanner<'_, '_> {
         self.words_from(start, start)
     }
 
-    /// [`Scanner::words`] of the piece from `start`, its bytes before `from` already read.
-    #[inline(always)]
+    /// [`Scanner::words`] of the piece from `start`, its bytes before `from` already read. Out of
+    /// line: `run` reaches it three ways, and three inlined copies (each with the word readers)
+    /// would weigh on the WebAssembly module's size budget.
+    #[inline(never)]
     fn words_from(&mut self, start: usize, from: usize) -> usize {
         let b = self.text.as_bytes();
         let len = b.len();
@@ -383,7 +385,9 @@ impl Scanner<'_, '_> {
         // The first byte after the first that is no ASCII letter or digit ends the word.
         let stop = !alnum & HIGH8 & !0x80;
         if stop == 0 {
-            return self.long_word(start, w, &cl);
+            // Eight letters or digits, not all lower case after the first (`McDonalds`,
+            // `iPhone11`): rare, left to the general reading.
+            return None;
         }
         let n = (stop.trailing_zeros() / 8) as usize;
         let end = (w >> (8 * n)) as u8;
@@ -498,69 +502,6 @@ impl Scanner<'_, '_> {
             start + n,
             entry,
             false,
-            elongated,
-            false,
-            title,
-            false,
-        );
-        Some(start + n)
-    }
-
-    /// [`Scanner::short_word`] for 8 to 15 ASCII letters and digits (`w` and `cl`: the first
-    /// eight, all letters or digits), as two `u64`s; `None` for any other word. Out of line:
-    /// one word in ten.
-    #[inline(never)]
-    fn long_word(&mut self, start: usize, w: u64, cl: &Classes) -> Option<usize> {
-        let b = self.text.as_bytes();
-        let w1 = load8(b, start + 8);
-        let cl1 = Classes::of(w1);
-        let stop = !(cl1.letter | cl1.digit) & HIGH8;
-        if stop == 0 {
-            return None;
-        }
-        let m = (stop.trailing_zeros() / 8) as usize;
-        let n = 8 + m;
-        let end = (w1 >> (8 * m)) as u8;
-        if end >= 0x80 || CLASS[usize::from(end)] & JOIN != 0 {
-            return None;
-        }
-        let word1 = (1u64 << (8 * m)) - 1;
-        let lo = w | (cl.upper >> 2);
-        let hi = (w1 | (cl1.upper >> 2)) & word1;
-        let (rest, rest1) = (HIGH8 & !0x80, HIGH8 & word1);
-        let mut seen_rest = ALNUM;
-        if cl.upper & rest != 0 || cl1.upper & rest1 != 0 {
-            seen_rest |= UPPER;
-        }
-        if (cl.letter & !cl.upper & rest) | (cl1.letter & !cl1.upper & rest1) != 0 {
-            seen_rest |= LOWER;
-        }
-        let c0 = b[start];
-        let seen = CLASS[usize::from(c0 & 0x7F)] | seen_rest;
-        let lower = seen & LOWER != 0;
-        let (l, l1) = (cl.letter, cl1.letter & word1);
-        let two = l & l.wrapping_sub(1) != 0 || l != 0 && l1 != 0 || l1 & l1.wrapping_sub(1) != 0;
-        let letters2 = (!lower || c0.is_ascii_uppercase()) && two;
-        let caps = letters2 && !lower;
-        let title = letters2 && c0.is_ascii_uppercase() && seen_rest & UPPER == 0;
-        let mut entry = lexicon::word_two(lo, hi, n);
-        let mut elongated = false;
-        if entry.is_none() {
-            let mut key = [0u8; MAX_KEY];
-            let (words, _) = key.as_chunks_mut::<8>();
-            if let [a, b, ..] = words {
-                *a = lo.to_le_bytes();
-                *b = hi.to_le_bytes();
-            }
-            if may_fall_back(&key, n) {
-                (entry, elongated) = fallback(key.get(..n).unwrap_or_default());
-            }
-        }
-        self.push_word(
-            start,
-            start + n,
-            entry,
-            caps,
             elongated,
             false,
             title,
