@@ -20,8 +20,8 @@ const IDIOM_START: u8 = 32;
 const RATED: u8 = 64;
 const VERB_CUE: u8 = 128;
 
-/// Size of the word filter in u64s (2^17 bits).
-const FILTER_WORDS: usize = 2048;
+/// Size of the word filter in u64s (`2^phash::FILTER_BITS` bits).
+const FILTER_WORDS: usize = 1 << (phash::FILTER_BITS - 6);
 
 /// Words the rules test by identity; ids mirrored by `src/sentiment/lexicon.rs` (`ID_*`).
 const SPECIAL: &[&str] = &[
@@ -91,6 +91,7 @@ struct Word {
     id: u8,
     idiom_start: usize,
     idiom_count: usize,
+    idiom_next: u32,
 }
 
 fn main() {
@@ -161,6 +162,10 @@ fn main() {
             w.idiom_start = k;
         }
         w.idiom_count += 1;
+        w.idiom_next |= match ws.get(1) {
+            None => IDIOM_ONE_WORD,
+            Some(next) => idiom_next_bit(next.as_bytes().first().copied().unwrap_or(0)),
+        };
     }
     let mut emoji: BTreeMap<String, f64> = BTreeMap::new();
     for (key, cols) in rows(&read("emoji.tsv")) {
@@ -195,11 +200,11 @@ fn main() {
     }
     out.push_str("];\n");
 
-    // A 2^17-bit filter on the low hash bits: most words of a text are not in the lexicon, and
+    // A 2^17-bit filter on the top hash bits: most words of a text are not in the lexicon, and
     // this 16 KiB bitmap (cache resident) turns them away before the table is touched.
     let mut filter = vec![0u64; FILTER_WORDS];
     for k in &keys {
-        let bit = (phash::hash(k.as_bytes(), seed) & (FILTER_WORDS as u64 * 64 - 1)) as usize;
+        let bit = phash::filter_bit(phash::hash(k.as_bytes(), seed));
         filter[bit / 64] |= 1 << (bit % 64);
     }
     let _ = writeln!(
@@ -222,6 +227,12 @@ fn main() {
     }
     out.push_str("];\n");
 
+    // Per first word, at its first idiom's index: how its idioms go on (see `lexicon::idiom_next`).
+    let mut next = vec![0u32; idioms.len()];
+    for w in words.values().filter(|w| w.flags & IDIOM_START != 0) {
+        next[w.idiom_start] = w.idiom_next;
+    }
+    let _ = writeln!(out, "static IDIOM_NEXT: [u32; {}] = {next:?};", next.len());
     let _ = writeln!(out, "static IDIOMS: [(&[&str], f64); {}] = [", idioms.len());
     for (ws, v) in &idioms {
         let _ = writeln!(out, "    (&{ws:?}, {v:?}),");
@@ -248,6 +259,19 @@ fn main() {
 
     let dest = Path::new(&env_or_die("OUT_DIR")).join("sentiment_tables.rs");
     std::fs::write(&dest, out).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
+}
+
+/// Bit of [`Word::idiom_next`] for a one-word idiom; mirrors `lexicon::IDIOM_ONE_WORD`.
+const IDIOM_ONE_WORD: u32 = 1 << 31;
+
+/// Bit of [`Word::idiom_next`] for an idiom's second word starting with byte `c` (lower case);
+/// mirrors `lexicon::idiom_next_bit`.
+fn idiom_next_bit(c: u8) -> u32 {
+    if c.is_ascii_lowercase() {
+        1 << (c - b'a')
+    } else {
+        1 << 26
+    }
 }
 
 /// The first eight bytes of a key, little-endian, zero-padded: a quick reject before comparing.
@@ -287,6 +311,15 @@ fn is_emoticon(key: &str) -> bool {
         .any(|c| !(c.is_alphanumeric() || c == '\'' || c == '-'))
 }
 
+/// Murmur3's 64-bit finaliser: spreads the seed numbers over all bits.
+fn fmix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
 /// Hash-and-displace (CHD): keys fall into buckets; each bucket, largest first, gets the smallest
 /// displacement that sends all its keys to free slots. Returns the seed, the displacements and,
 /// per slot, the index of its key.
@@ -294,7 +327,7 @@ fn perfect_hash(keys: &[&String]) -> (u64, Vec<u32>, Vec<Option<usize>>) {
     let n = keys.len() + keys.len() / 10 + 1;
     let nb = keys.len().div_ceil(4).max(1);
     'seed: for seed in 0u64..1000 {
-        let seed = phash::fmix(seed.wrapping_add(0x5E17_1A9A));
+        let seed = fmix(seed.wrapping_add(0x5E17_1A9A));
         let hashes: Vec<u64> = keys
             .iter()
             .map(|k| phash::hash(k.as_bytes(), seed))

@@ -54,6 +54,35 @@ pub(crate) struct Entry {
     pub idioms: (u16, u16),
 }
 
+/// How the idioms starting with `e`'s word go on: [`idiom_next_bit`] of each one's second word's
+/// first byte, and [`IDIOM_ONE_WORD`] if one is the word alone (0 for a word starting none). Kept
+/// beside the idioms, not in [`Entry`]: the word table's size is most of the WebAssembly module's.
+#[inline]
+pub(crate) fn idiom_next(e: &Entry) -> u32 {
+    if e.idioms.1 == 0 {
+        return 0;
+    }
+    IDIOM_NEXT
+        .get(usize::from(e.idioms.0))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// [`idiom_next`] bit of a one-word idiom.
+pub(crate) const IDIOM_ONE_WORD: u32 = 1 << 31;
+
+/// [`idiom_next`] bit of a second word starting with byte `c` (as written: case and
+/// non-letters are folded here): `a` to `z` one bit each, anything else bit 26.
+#[inline]
+pub(crate) fn idiom_next_bit(c: u8) -> u32 {
+    let c = c.to_ascii_lowercase();
+    if c.is_ascii_lowercase() {
+        1 << (c - b'a')
+    } else {
+        1 << 26
+    }
+}
+
 impl Entry {
     const EMPTY: Entry = Entry {
         key: "",
@@ -70,6 +99,9 @@ impl Entry {
     }
 }
 
+/// The entry of no word (valence 0, no class bits): read instead of branching on `None`.
+pub(crate) static NO_ENTRY: Entry = Entry::EMPTY;
+
 include!(concat!(env!("OUT_DIR"), "/sentiment_tables.rs"));
 
 /// Longest key worth looking up; longer tokens are not in the tables.
@@ -82,7 +114,7 @@ pub(crate) fn word(key: &[u8]) -> Option<&'static Entry> {
         return None;
     }
     let h = phash::hash(key, WORD_SEED);
-    let bit = (h & (WORD_FILTER.len() as u64 * 64 - 1)) as usize;
+    let bit = phash::filter_bit(h);
     if WORD_FILTER[bit / 64] & (1 << (bit % 64)) == 0 {
         return None;
     }
@@ -100,7 +132,7 @@ pub(crate) fn word_padded(buf: &[u8; MAX_KEY], len: usize) -> Option<&'static En
         return None;
     }
     let h = phash::hash_padded(buf, len, WORD_SEED);
-    let bit = (h & (WORD_FILTER.len() as u64 * 64 - 1)) as usize;
+    let bit = phash::filter_bit(h);
     if WORD_FILTER[bit / 64] & (1 << (bit % 64)) == 0 {
         return None;
     }
@@ -110,6 +142,42 @@ pub(crate) fn word_padded(buf: &[u8; MAX_KEY], len: usize) -> Option<&'static En
     let k = e.key.as_bytes();
     let same = k.len() == len && e.tag == first && (len <= 8 || k[8..] == buf[8..len]);
     same.then_some(e)
+}
+
+/// [`word`] for a key of 1 to 8 bytes held in a `u64`, little-endian, zero-padded.
+#[inline(always)]
+pub(crate) fn word_short(key: u64, len: usize) -> Option<&'static Entry> {
+    let h = phash::hash_short(key, WORD_SEED);
+    let bit = phash::filter_bit(h);
+    if WORD_FILTER[bit / 64] & (1 << (bit % 64)) == 0 {
+        return None;
+    }
+    let d = WORD_DISP[phash::bucket(h, WORD_DISP.len())];
+    let e = &WORDS[phash::slot(h, d, WORDS.len())];
+    (e.tag == key && e.key.len() == len).then_some(e)
+}
+
+/// [`word`] for a key of 8 to 16 bytes held in two `u64`s, little-endian, zero-padded.
+#[inline(always)]
+pub(crate) fn word_two(lo: u64, hi: u64, len: usize) -> Option<&'static Entry> {
+    let h = if len <= 8 {
+        phash::hash_short(lo, WORD_SEED)
+    } else {
+        phash::hash_two(lo, hi, WORD_SEED)
+    };
+    let bit = phash::filter_bit(h);
+    if WORD_FILTER[bit / 64] & (1 << (bit % 64)) == 0 {
+        return None;
+    }
+    let d = WORD_DISP[phash::bucket(h, WORD_DISP.len())];
+    let e = &WORDS[phash::slot(h, d, WORDS.len())];
+    let k = e.key.as_bytes();
+    // The entry's bytes 8.. as a `u64`: the top `len - 8` of its last eight.
+    let tail = match k.last_chunk::<8>() {
+        Some(last) if len > 8 => u64::from_le_bytes(*last) >> (8 * (16 - len.min(16))),
+        _ => 0,
+    };
+    (e.tag == lo && k.len() == len && tail == hi).then_some(e)
 }
 
 /// The valence of an emoji written without variation selectors or skin-tone modifiers.
@@ -141,8 +209,8 @@ pub(crate) fn idioms(e: &Entry) -> &'static [(&'static [&'static str], f64)] {
 
 /// Whether some emoticon starts with bytes `a`, `b` (either case).
 #[inline]
-pub(crate) fn may_start_emoticon(a: u8, b: u8) -> bool {
-    let i = usize::from(a) << 8 | usize::from(b);
+pub(crate) const fn may_start_emoticon(a: u8, b: u8) -> bool {
+    let i = (a as usize) << 8 | b as usize;
     EMOTICON_PAIRS[i / 64] & (1 << (i % 64)) != 0
 }
 
@@ -173,6 +241,20 @@ mod tests {
         let mut buf = [0u8; MAX_KEY];
         buf[..4].copy_from_slice(b"qzxv");
         assert_eq!(word_padded(&buf, 4), None);
+        assert_eq!(word_short(u64::from_le_bytes(*b"qzxv\0\0\0\0"), 4), None);
+        for e in WORDS.iter().filter(|e| (9..=16).contains(&e.key.len())) {
+            let hi = tag(&e.key.as_bytes()[8..]);
+            assert_eq!(word_two(e.tag, hi, e.key.len()), Some(e), "{}", e.key);
+            assert_ne!(word_two(e.tag, hi ^ 1, e.key.len()), Some(e), "{}", e.key);
+        }
+        for e in WORDS.iter().filter(|e| (1..=8).contains(&e.key.len())) {
+            assert_eq!(word_short(e.tag, e.key.len()), Some(e), "{}", e.key);
+            assert_eq!(word_two(e.tag, 0, e.key.len()), Some(e), "{}", e.key);
+            // The same bytes with another length are another key.
+            if e.key.len() < 8 {
+                assert_ne!(word_short(e.tag, e.key.len() + 1), Some(e), "{}", e.key);
+            }
+        }
     }
 
     #[test]
@@ -188,6 +270,22 @@ mod tests {
                 "{len}"
             );
         }
+    }
+
+    #[test]
+    fn idiom_next_covers_every_idiom() {
+        for e in WORDS.iter().filter(|e| e.has(IDIOM_START)) {
+            assert!(!idioms(e).is_empty(), "{}", e.key);
+            for (words, _) in idioms(e) {
+                let bit = match words.get(1) {
+                    None => IDIOM_ONE_WORD,
+                    Some(w) => idiom_next_bit(w.as_bytes()[0]),
+                };
+                assert!(idiom_next(e) & bit != 0, "{words:?}");
+            }
+        }
+        assert_eq!(idiom_next_bit(b'A'), idiom_next_bit(b'a'));
+        assert_eq!(idiom_next_bit(0xE2), idiom_next_bit(b'\''));
     }
 
     #[test]

@@ -260,12 +260,12 @@ pub(crate) fn apply(
     }
 
     // Contrast: the part after the last `but` weighs more than the part before. Most texts have
-    // neither a contrast nor a concession: one look at the class bits skips both passes.
-    let clause_words = toks
-        .iter()
-        .fold(0u8, |acc, t| acc | (t.flags & (CONTRAST | CONCEDE)));
-    if use_lexicon && clause_words != 0 {
+    // neither a contrast nor a concession: the class bits the scanner gathered skip each pass.
+    let clause_words = marks.flags & (CONTRAST | CONCEDE);
+    if use_lexicon && clause_words & CONTRAST != 0 {
         contrast(toks, weighed);
+    }
+    if use_lexicon && clause_words & CONCEDE != 0 {
         concession(toks, weighed);
     }
 
@@ -397,12 +397,24 @@ impl NameRun {
 /// The idiom starting at token `i`: (token count, valence, end of its span).
 fn idiom_at(tb: &[u8], toks: &[Tok], i: usize) -> Option<(usize, f64, u32)> {
     let first = toks[i].entry?;
+    // Most idiom starts are common words (`the`, `of`) followed by no idiom's second word.
+    let goes_on = lexicon::idiom_next(first);
+    if goes_on & lexicon::IDIOM_ONE_WORD == 0 {
+        let next = toks.get(i + 1)?;
+        let c = tb.get(next.start as usize).copied().unwrap_or(0);
+        if goes_on & lexicon::idiom_next_bit(c) == 0 {
+            return None;
+        }
+    }
+    let clause = toks[i].clause;
     'idioms: for &(words, val) in lexicon::idioms(first) {
         let Some(span) = toks.get(i..i + words.len()) else {
             continue;
         };
-        for (t, w) in span.iter().zip(words).skip(1) {
-            if t.kind != Kind::Word || t.clause != toks[i].clause {
+        // The words after the first (sliced: a zipped, skipped iterator is not inlined here).
+        let rest = span.get(1..).unwrap_or_default();
+        for (t, w) in rest.iter().zip(words.get(1..).unwrap_or_default()) {
+            if t.kind != Kind::Word || t.clause != clause {
                 continue 'idioms;
             }
             if !eq_word(&tb[t.start as usize..t.end as usize], w.as_bytes()) {

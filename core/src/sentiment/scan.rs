@@ -66,6 +66,8 @@ struct Read {
 pub(crate) struct Marks {
     pub exclamations: u32,
     pub questions: u32,
+    /// The class bits of all tokens' entries, or-ed.
+    pub flags: u8,
 }
 
 /// A sentence is in headline case when it has this many words and at least 70% start upper case.
@@ -119,6 +121,21 @@ impl Scanner<'_, '_> {
             if c < 0x80 {
                 if CLASS[usize::from(c)] & WS != 0 {
                     i += 1;
+                    continue;
+                }
+                // Most pieces: a short word starting with a byte nothing else starts, then a
+                // space (`words` skips it too) or the text's end.
+                let w = load8(b, i);
+                if CLASS[usize::from(c)] & ALNUM != 0 && !special_pair(c, (w >> 8) as u8) {
+                    if let Some(j) = self.short_word(i, w) {
+                        i = match b.get(j) {
+                            None => j,
+                            Some(&t) if t < 0x80 && CLASS[usize::from(t)] & WS != 0 => j + 1,
+                            Some(_) => self.words_from(i, j),
+                        };
+                    } else {
+                        i = self.words(i);
+                    }
                     continue;
                 }
             } else {
@@ -217,10 +234,18 @@ impl Scanner<'_, '_> {
     /// left to right, the longest such tail comes first.
     #[inline(always)]
     fn words(&mut self, start: usize) -> usize {
+        self.words_from(start, start)
+    }
+
+    /// [`Scanner::words`] of the piece from `start`, its bytes before `from` already read. Out of
+    /// line: `run` reaches it three ways, and three inlined copies (each with the word readers)
+    /// would weigh on the WebAssembly module's size budget.
+    #[inline(never)]
+    fn words_from(&mut self, start: usize, from: usize) -> usize {
         let b = self.text.as_bytes();
         let len = b.len();
         let hashtag = b[start] == b'#';
-        let mut i = start;
+        let mut i = from;
         while i < len {
             let c = b[i];
             if c < 0x80 {
@@ -303,6 +328,11 @@ impl Scanner<'_, '_> {
     #[inline(always)]
     fn word(&mut self, start: usize, hashtag: bool) -> usize {
         let b = self.text.as_bytes();
+        if !hashtag && b[start] < 0x80 {
+            if let Some(j) = self.short_word(start, load8(b, start)) {
+                return j;
+            }
+        }
         let mut r = Read {
             key: [0u8; MAX_KEY],
             n: 0,
@@ -317,6 +347,167 @@ impl Scanner<'_, '_> {
             self.read_plain(start, &mut r)
         };
         self.finish(start, j, hashtag, &r)
+    }
+
+    /// [`Scanner::word`] for most words: outside a hashtag, up to seven ASCII letters and digits
+    /// ending at plain ASCII (not `'` or `-`, which may join words) or at the text's end. Reads
+    /// the word as one little-endian `u64` and classifies all its bytes at once; `None` leaves
+    /// any other word to the general reading, from `start` again. `w`: the eight bytes from
+    /// `start` ([`load8`]).
+    #[inline(always)]
+    fn short_word(&mut self, start: usize, w: u64) -> Option<usize> {
+        // Most words: lower-case letters after the first character, up to a byte that is no
+        // letter, digit, `'` or `-` (lower_run counts the leading lower-case bytes).
+        let n = 1 + lower_run(w >> 8);
+        if n == 8 {
+            if let Some(j) = self.lower_long_word(start, w) {
+                return Some(j);
+            }
+        } else {
+            let end = (w >> (8 * n)) as u8;
+            if end < 0x80 && CLASS[usize::from(end)] & (ALNUM | JOIN) == 0 {
+                return Some(self.lower_word(start, w, n, false));
+            }
+            // `don't`, `I'm`: an apostrophe between lower-case runs joins them.
+            if end == b'\'' && n < 6 {
+                let after = lower_run(w >> (8 * (n + 1)));
+                let n2 = n + 1 + after;
+                if after > 0 && n2 < 8 {
+                    let end = (w >> (8 * n2)) as u8;
+                    if end < 0x80 && CLASS[usize::from(end)] & (ALNUM | JOIN) == 0 {
+                        return Some(self.lower_word(start, w, n2, true));
+                    }
+                }
+            }
+        }
+        let cl = Classes::of(w);
+        let alnum = cl.letter | cl.digit;
+        // The first byte after the first that is no ASCII letter or digit ends the word.
+        let stop = !alnum & HIGH8 & !0x80;
+        if stop == 0 {
+            // Eight letters or digits, not all lower case after the first (`McDonalds`,
+            // `iPhone11`): rare, left to the general reading.
+            return None;
+        }
+        let n = (stop.trailing_zeros() / 8) as usize;
+        let end = (w >> (8 * n)) as u8;
+        if end >= 0x80 || CLASS[usize::from(end)] & JOIN != 0 {
+            return None;
+        }
+        let word = (1u64 << (8 * n)) - 1;
+        let key = (w | (cl.upper >> 2)) & word;
+        let c0 = w as u8;
+        // A word starting in lower case is neither in capitals nor in title case (most words).
+        let (caps, title) = if c0.is_ascii_lowercase() {
+            (false, false)
+        } else {
+            // Class bits as [`Scanner::read_plain`] gathers them: every byte after the first is
+            // a letter or a digit.
+            let rest = HIGH8 & word & !0x80;
+            let mut seen_rest = if n > 1 { ALNUM } else { 0 };
+            if cl.upper & rest != 0 {
+                seen_rest |= UPPER;
+            }
+            if cl.letter & !cl.upper & rest != 0 {
+                seen_rest |= LOWER;
+            }
+            let seen = CLASS[usize::from(c0 & 0x7F)] | seen_rest;
+            let lower = seen & LOWER != 0;
+            let letters = cl.letter & word;
+            // Two letters at least: `I` and `A` are no emphasis.
+            let letters2 =
+                (!lower || c0.is_ascii_uppercase()) && letters & letters.wrapping_sub(1) != 0;
+            let caps = letters2 && !lower;
+            let title = letters2 && c0.is_ascii_uppercase() && seen_rest & UPPER == 0;
+            (caps, title)
+        };
+        let mut entry = lexicon::word_short(key, n);
+        let mut elongated = false;
+        if entry.is_none() && may_fall_back_short(key, n) {
+            let bytes = key.to_le_bytes();
+            (entry, elongated) = fallback(bytes.get(..n).unwrap_or_default());
+        }
+        // No `'` in the key: never an unlisted `n't`.
+        self.push_word(
+            start,
+            start + n,
+            entry,
+            caps,
+            elongated,
+            false,
+            title,
+            false,
+        );
+        Some(start + n)
+    }
+
+    /// [`Scanner::short_word`] for a word of `n` (1 to 7) bytes, `w` from its start: a letter
+    /// or digit, then lower-case letters (with one `'` before some of them if `apostrophe`).
+    /// Returns where it ends.
+    #[inline(always)]
+    fn lower_word(&mut self, start: usize, w: u64, n: usize, apostrophe: bool) -> usize {
+        let c0 = w as u8;
+        let word = (1u64 << (8 * n)) - 1;
+        let key = (w | u64::from(c0.is_ascii_uppercase()) << 5) & word;
+        // As [`Scanner::finish`] classifies: lower-case letters follow, so never in capitals;
+        // in title case when a capital and another letter.
+        let title = c0.is_ascii_uppercase() && n >= 2;
+        let mut entry = lexicon::word_short(key, n);
+        let mut elongated = false;
+        if entry.is_none() && may_fall_back_short(key, n) {
+            let bytes = key.to_le_bytes();
+            (entry, elongated) = fallback(bytes.get(..n).unwrap_or_default());
+        }
+        // Only a key with `'` can be an unlisted `n't`.
+        let nt = apostrophe && entry.is_none() && n >= 3 && key >> (8 * (n - 3)) == NT_KEY;
+        self.push_word(start, start + n, entry, false, elongated, nt, title, false);
+        start + n
+    }
+
+    /// [`Scanner::short_word`] for 8 to 15 bytes, a letter or digit then lower-case letters
+    /// (`w`: the first eight), as two `u64`s; `None` for any other word. Out of line: one word in
+    /// ten.
+    #[inline(never)]
+    fn lower_long_word(&mut self, start: usize, w: u64) -> Option<usize> {
+        let w1 = load8(self.text.as_bytes(), start + 8);
+        let m = lower_run(w1);
+        if m == 8 {
+            return None;
+        }
+        let end = (w1 >> (8 * m)) as u8;
+        if end >= 0x80 || CLASS[usize::from(end)] & (ALNUM | JOIN) != 0 {
+            return None;
+        }
+        let n = 8 + m;
+        let c0 = w as u8;
+        let lo = w | u64::from(c0.is_ascii_uppercase()) << 5;
+        let hi = w1 & ((1u64 << (8 * m)) - 1);
+        let mut entry = lexicon::word_two(lo, hi, n);
+        let mut elongated = false;
+        if entry.is_none() {
+            let mut key = [0u8; MAX_KEY];
+            let (words, _) = key.as_chunks_mut::<8>();
+            if let [a, b, ..] = words {
+                *a = lo.to_le_bytes();
+                *b = hi.to_le_bytes();
+            }
+            if may_fall_back(&key, n) {
+                (entry, elongated) = fallback(key.get(..n).unwrap_or_default());
+            }
+        }
+        // As [`Scanner::lower_word`]: never in capitals, in title case after a capital.
+        let title = c0.is_ascii_uppercase();
+        self.push_word(
+            start,
+            start + n,
+            entry,
+            false,
+            elongated,
+            false,
+            title,
+            false,
+        );
+        Some(start + n)
     }
 
     /// [`Scanner::word`]'s reading for the common case, a word outside hashtags starting with
@@ -509,7 +700,6 @@ impl Scanner<'_, '_> {
                 .is_some();
         let caps = letters2 && !lower;
         let title = letters2 && b[start].is_ascii_uppercase() && seen_rest & UPPER == 0;
-        let sentence_start = std::mem::replace(&mut self.new_sentence, false);
         let mut elongated = false;
         let mut entry = None;
         if fits {
@@ -519,17 +709,43 @@ impl Scanner<'_, '_> {
             }
         }
         let nt = entry.is_none() && fits && ends_with(&key[..n], b"n't");
-        if entry.is_some_and(|e| e.valence != 0.0 || e.has(lexicon::IDIOM_START)) {
-            self.weigh.push(self.out.len() as u32);
-        }
+        self.push_word(start, j, entry, caps, elongated, nt, title, hashtag);
+        j
+    }
+
+    /// Pushes a word token spanning `start..end` (and its index to `weigh` if the rules must
+    /// weigh it), and counts it for its sentence's headline case.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn push_word(
+        &mut self,
+        start: usize,
+        end: usize,
+        entry: Option<&'static Entry>,
+        caps: bool,
+        elongated: bool,
+        nt: bool,
+        title: bool,
+        hashtag: bool,
+    ) {
+        let sentence_start = std::mem::replace(&mut self.new_sentence, false);
+        // Whether a word is listed is unpredictable: read an empty entry for an unlisted one
+        // rather than branch, and list the token to weigh by pushing it always and keeping it
+        // or not.
+        let e = entry.unwrap_or(&lexicon::NO_ENTRY);
+        let weigh = (e.valence != 0.0) | (e.flags & lexicon::IDIOM_START != 0);
+        let listed = self.weigh.len();
+        self.weigh.push(self.out.len() as u32);
+        self.weigh.truncate(listed + usize::from(weigh));
+        self.marks.flags |= e.flags;
         self.out.push(Tok {
             start: start as u32,
-            end: j as u32,
+            end: end as u32,
             kind: Kind::Word,
             entry,
-            base: entry.map_or(0.0, |e| e.valence),
-            flags: entry.map_or(0, |e| e.flags),
-            id: entry.map_or(0, |e| e.id),
+            base: e.valence,
+            flags: e.flags,
+            id: e.id,
             clause: self.clause,
             caps,
             elongated,
@@ -544,7 +760,6 @@ impl Scanner<'_, '_> {
             self.sentence_words.0 += 1;
             self.sentence_words.1 += u32::from(title);
         }
-        j
     }
 
     /// An emoji sequence from `start`: base, modifiers, variation selectors, ZWJ-joined parts,
@@ -587,13 +802,15 @@ impl Scanner<'_, '_> {
         if base != 0.0 {
             self.weigh.push(self.out.len() as u32);
         }
+        let flags = entry.map_or(0, |e| e.flags);
+        self.marks.flags |= flags;
         self.out.push(Tok {
             start: start as u32,
             end: end as u32,
             kind,
             entry,
             base,
-            flags: entry.map_or(0, |e| e.flags),
+            flags,
             id: 0,
             clause: self.clause,
             caps: false,
@@ -646,6 +863,74 @@ fn lower_run(w: u64) -> usize {
     ((!lower & HIGH).trailing_zeros() / 8) as usize
 }
 
+/// `n't` as the last three bytes of a key in a `u64`, little-endian.
+const NT_KEY: u64 = u64::from_le_bytes([b'n', b'\'', b't', 0, 0, 0, 0, 0]);
+
+/// The high bit of every byte of a `u64`.
+const HIGH8: u64 = 0x8080_8080_8080_8080;
+
+/// Eight bytes of `b` from `i`, little-endian, zero past the end (a zero byte ends a word as the
+/// text's end does).
+#[inline(always)]
+fn load8(b: &[u8], i: usize) -> u64 {
+    match b.get(i..i + 8) {
+        Some(c) => u64::from_le_bytes(*c.first_chunk::<8>().unwrap_or(&[0; 8])),
+        None => load8_tail(b, i),
+    }
+}
+
+/// [`load8`] within eight bytes of the end: the text's last eight bytes shifted down (no copy
+/// loop, which compiles to a `memcpy` call), or byte by byte in a text shorter than that.
+#[inline(never)]
+fn load8_tail(b: &[u8], i: usize) -> u64 {
+    let left = b.len().saturating_sub(i);
+    if left == 0 {
+        return 0;
+    }
+    if let Some(last) = b.last_chunk::<8>() {
+        // `left` is 1 to 7 here: the bytes from `i` are the top `left` of the last eight.
+        return u64::from_le_bytes(*last) >> (8 * (8 - left));
+    }
+    let mut v = 0u64;
+    for (k, &x) in b.get(i..).unwrap_or_default().iter().enumerate() {
+        v |= u64::from(x) << (8 * k);
+    }
+    v
+}
+
+/// The ASCII classes of eight bytes, as the high bit of each byte (bytes of 0x80 and up are in
+/// none).
+struct Classes {
+    letter: u64,
+    upper: u64,
+    digit: u64,
+}
+
+impl Classes {
+    #[inline(always)]
+    fn of(w: u64) -> Classes {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        // High bit of each byte of `x` (seven-bit bytes: no carry between bytes) in `lo..=hi`.
+        let within = |x: u64, lo: u8, hi: u8| {
+            let ge = x + ONES * u64::from(0x80 - lo);
+            let gt = x + ONES * u64::from(0x7F - hi);
+            ge & !gt & HIGH8
+        };
+        let low = w & !HIGH8;
+        let ascii = !w & HIGH8;
+        // `x | 0x20` folds exactly the letters' capitals onto the lower-case letters.
+        let letter = within(low | (ONES * 0x20), b'a', b'z') & ascii;
+        // Lower-case letters have bit 5 set; shifted to bit 7 of the same byte.
+        let upper = letter & !(w << 2);
+        let digit = within(low, b'0', b'9') & ascii;
+        Classes {
+            letter,
+            upper,
+            digit,
+        }
+    }
+}
+
 /// Byte classes for the ASCII fast path.
 const WS: u8 = 1;
 const ALNUM: u8 = 2;
@@ -674,6 +959,33 @@ static CLASS: [u8; 128] = {
     }
     t
 };
+
+/// Pairs of first bytes (as a bitmap over `first << 8 | second`) after which a piece may be
+/// something other than words: an emoticon, a URL (`ht`, `ww`) or `RT`, in any case. A piece
+/// starting with a letter or digit and no such pair is words from its first byte
+/// ([`Scanner::piece`] finds nothing else there).
+static SPECIAL_PAIRS: [u64; 1024] = {
+    let mut t = [0u64; 1024];
+    let mut i = 0;
+    while i < 65536 {
+        let (a, b) = ((i >> 8) as u8, i as u8);
+        let (la, lb) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+        if lexicon::may_start_emoticon(a, b)
+            || matches!((la, lb), (b'h', b't') | (b'w', b'w') | (b'r', b't'))
+        {
+            t[i / 64] |= 1 << (i % 64);
+        }
+        i += 1;
+    }
+    t
+};
+
+/// Whether a piece starting with bytes `a`, `b` (0 past the text's end) may be more than words.
+#[inline(always)]
+fn special_pair(a: u8, b: u8) -> bool {
+    let i = usize::from(a) << 8 | usize::from(b);
+    SPECIAL_PAIRS[i / 64] & (1 << (i % 64)) != 0
+}
 
 /// ASCII lower case, indexable by byte.
 static LOWERED: [u8; 128] = {
@@ -725,25 +1037,64 @@ fn may_fall_back(key: &[u8; MAX_KEY], n: usize) -> bool {
     has_run3_padded(key, n)
 }
 
-/// [`has_run3`] of the first `n` bytes of a zero-padded key: for up to eight bytes, in one word
-/// (byte `i` of `d` is zero where bytes `i` and `i + 1` are equal, so byte `i` of `d | d >> 8` is
-/// zero where a run of three starts).
+/// [`may_fall_back`] for a key of `n` bytes (at most eight) held in a `u64`, zero-padded: the
+/// same tests on the word itself, without a buffer.
 #[inline(always)]
-fn has_run3_padded(key: &[u8; MAX_KEY], n: usize) -> bool {
+fn may_fall_back_short(key: u64, n: usize) -> bool {
+    let s3 = |s: &[u8; 3]| u64::from(s[0]) | u64::from(s[1]) << 8 | u64::from(s[2]) << 16;
+    // Without branches (`|`, `&` on bools): which way a word goes here is unpredictable.
+    let last3 = (key >> (8 * n.saturating_sub(3))) & 0xFF_FFFF;
+    let suffix = (last3 >> 8 == s3(b"'s\0"))
+        | (last3 == s3(b"est"))
+        | (last3 == s3(b"ier"))
+        | (last3 == s3(b"ily"))
+        | (last3 == s3(b"ied"))
+        | (last3 == s3(b"ies"));
+    (n > 4) & suffix | may_run3(key, n)
+}
+
+/// Whether the first `n` (at most 8) bytes of `w` may hold a run of three equal bytes: true for
+/// every such run ([`run3_in`] exactly), and rarely otherwise (a borrow out of a zero byte of `d`
+/// can mark the byte above it), in fewer instructions.
+#[inline(always)]
+fn may_run3(w: u64, n: usize) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let d = w ^ (w >> 8);
+    // Every zero byte of `d` (equal neighbours) is marked, and maybe some above one.
+    let z = d.wrapping_sub(ONES) & !d & HIGH8;
+    // Two marked bytes in a row, starting at bytes 0..n-2.
+    z & (z >> 8) & ((1u64 << (8 * n.saturating_sub(2))) - 1) != 0
+}
+
+/// Whether the first `n` (3 to 8) bytes of `w` hold a run of three equal bytes: byte `i` of `d`
+/// is zero where bytes `i` and `i + 1` are equal, so byte `i` of `d | d >> 8` is zero where a
+/// run of three starts.
+#[inline(always)]
+fn run3_in(w: u64, n: usize) -> bool {
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    if n < 3 {
-        return false;
-    }
-    if n > 8 {
-        return has_run3(key.get(..n).unwrap_or_default());
-    }
-    let w = u64::from_le_bytes(*key.first_chunk::<8>().unwrap_or(&[0; 8]));
     let d = w ^ (w >> 8);
     let e = d | (d >> 8);
     // High bit of each zero byte of `e`, exactly (no borrow across bytes).
     let zero = !(((e & LOW7) + LOW7) | e | LOW7);
     // Triples starting at bytes 0..n-2, all within the word's first six bytes.
     zero & ((1u64 << (8 * (n - 2))) - 1) != 0
+}
+
+/// [`has_run3`] of the first `n` bytes of a zero-padded key: for up to eight bytes, in one word
+/// (byte `i` of `d` is zero where bytes `i` and `i + 1` are equal, so byte `i` of `d | d >> 8` is
+/// zero where a run of three starts).
+#[inline(always)]
+fn has_run3_padded(key: &[u8; MAX_KEY], n: usize) -> bool {
+    if n < 3 {
+        return false;
+    }
+    if n > 8 {
+        return has_run3(key.get(..n).unwrap_or_default());
+    }
+    run3_in(
+        u64::from_le_bytes(*key.first_chunk::<8>().unwrap_or(&[0; 8])),
+        n,
+    )
 }
 
 /// Look-ups for a word not in the lexicon as written: stretched (`goooood`, then marked
@@ -1010,6 +1361,94 @@ mod tests {
     }
 
     #[test]
+    fn classes_agree_with_the_table() {
+        // Every byte value at every position, among letters.
+        for at in 0..8 {
+            for x in 0..=255u8 {
+                let mut w = [b'q'; 8];
+                w[at] = x;
+                let cl = Classes::of(u64::from_le_bytes(w));
+                let bit = |m: u64| m >> (8 * at + 7) & 1 == 1;
+                assert_eq!(bit(cl.letter), x.is_ascii_alphabetic(), "{at} {x}");
+                assert_eq!(bit(cl.upper), x.is_ascii_uppercase(), "{at} {x}");
+                assert_eq!(bit(cl.digit), x.is_ascii_digit(), "{at} {x}");
+            }
+        }
+    }
+
+    #[test]
+    fn special_pairs_cover_what_piece_looks_for() {
+        for (a, b) in [
+            (b'h', b't'),
+            (b'H', b'T'),
+            (b'w', b'w'),
+            (b'R', b'T'),
+            (b'r', b't'),
+        ] {
+            assert!(special_pair(a, b), "{}{}", a as char, b as char);
+        }
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                if lexicon::may_start_emoticon(a, b) {
+                    assert!(special_pair(a, b), "{a} {b}");
+                }
+            }
+        }
+        assert!(!special_pair(b'g', b'o'));
+        assert!(!special_pair(b't', b'h'));
+    }
+
+    #[test]
+    fn load8_pads_with_zeros() {
+        assert_eq!(load8(b"abc", 1), u64::from_le_bytes(*b"bc\0\0\0\0\0\0"));
+        assert_eq!(load8(b"abcdefghij", 1), u64::from_le_bytes(*b"bcdefghi"));
+        assert_eq!(load8(b"abc", 3), 0);
+        assert_eq!(load8(b"abc", 7), 0);
+        // Every start near the end of texts shorter and longer than eight bytes.
+        for len in 0..20 {
+            let text: Vec<u8> = (1..=len as u8).collect();
+            for i in 0..=len + 2 {
+                let mut want = [0u8; 8];
+                for (d, s) in want.iter_mut().zip(text.iter().skip(i)) {
+                    *d = *s;
+                }
+                assert_eq!(load8(&text, i), u64::from_le_bytes(want), "{len} {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn may_run3_covers_run3() {
+        // Every key over a small alphabet (with neighbours differing in bit 0) up to 8 bytes.
+        let mut keys: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..8 {
+            let next: Vec<Vec<u8>> = keys
+                .iter()
+                .filter(|k| k.len() < 8)
+                .flat_map(|k| {
+                    [b'a', b'b', b'c'].into_iter().map(move |c| {
+                        let mut k = k.clone();
+                        k.push(c);
+                        k
+                    })
+                })
+                .collect();
+            keys.extend(next);
+        }
+        let mut extra = 0;
+        for k in keys.iter().filter(|k| k.len() >= 3) {
+            let mut b = [0u8; 8];
+            b[..k.len()].copy_from_slice(k);
+            let w = u64::from_le_bytes(b);
+            let (exact, may) = (run3_in(w, k.len()), may_run3(w, k.len()));
+            assert!(may || !exact, "{k:?}");
+            extra += usize::from(may && !exact);
+        }
+        // This alphabet is the worst case (neighbours differing in bit 0 only).
+        assert!(extra * 4 < keys.len(), "{extra} of {}", keys.len());
+    }
+
+    #[test]
     fn run3_padded_agrees() {
         // Every key over a small alphabet up to 7 bytes, and runs placed at every offset of
         // longer keys.
@@ -1056,6 +1495,18 @@ mod tests {
             if fallback(k).0.is_some() {
                 assert!(may_fall_back(&padded(k), k.len()), "{w}");
             }
+        }
+        // The `u64` form agrees with the buffer form on short keys.
+        for w in [
+            "goooood", "sooo", "god's", "coolest", "funnier", "happily", "worried", "parties",
+            "baddd", "it's", "x's", "niiice", "table", "days", "aaa", "aab", "abbb", "ab", "a",
+            "zzzzzzzz", "abcdefgh", "nicest",
+        ] {
+            let k = w.as_bytes();
+            let mut b = [0u8; 8];
+            b[..k.len()].copy_from_slice(k);
+            let short = may_fall_back_short(u64::from_le_bytes(b), k.len());
+            assert_eq!(short, may_fall_back(&padded(k), k.len()), "{w}");
         }
         assert!(!may_fall_back(&padded(b"table"), 5));
         assert!(!may_fall_back(&padded(b"days"), 4));
