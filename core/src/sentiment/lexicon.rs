@@ -289,6 +289,16 @@ mod tests {
     }
 
     #[test]
+    fn alphanumeric_emoticons_are_short() {
+        // The scanner takes a piece of one word of three or more letters and digits as words
+        // without asking whether it is an emoticon: none may be.
+        for e in WORDS.iter().filter(|e| e.has(EMOTICON)) {
+            let alnum = e.key.bytes().all(|c| c.is_ascii_alphanumeric());
+            assert!(!alnum || e.key.len() <= 2, "{}", e.key);
+        }
+    }
+
+    #[test]
     fn classes() {
         assert!(word(b"not").is_some_and(|e| e.has(NEG)));
         assert!(word(b"very").is_some_and(|e| e.has(BOOST) && e.boost > 0.0));

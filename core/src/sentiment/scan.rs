@@ -123,9 +123,24 @@ impl Scanner<'_, '_> {
                     i += 1;
                     continue;
                 }
-                // Most pieces: a short word starting with a byte nothing else starts, then a
-                // space (`words` skips it too) or the text's end.
                 let w = load8(b, i);
+                if CLASS[usize::from(c)] & ALNUM != 0 {
+                    // Most pieces of all: a letter or digit, up to six lower-case letters, then
+                    // whitespace or the text's end. Such a piece is that word unless it is `RT`
+                    // or an emoticon, which takes two bytes (`lexicon`'s test
+                    // `alphanumeric_emoticons_are_short`).
+                    let n = 1 + lower_run(w >> 8);
+                    if n < 8 {
+                        let end = (w >> (8 * n)) as u8;
+                        let ws = CLASS.get(usize::from(end)).is_some_and(|&e| e & WS != 0);
+                        if (ws || i + n == len) && (n != 2 || !special_pair(c, (w >> 8) as u8)) {
+                            i = self.lower_word(i, w, n, false) + usize::from(ws);
+                            continue;
+                        }
+                    }
+                }
+                // Most other pieces: a short word starting with a byte nothing else starts, then
+                // a space (`words` skips it too) or the text's end.
                 if CLASS[usize::from(c)] & ALNUM != 0 && !special_pair(c, (w >> 8) as u8) {
                     if let Some(j) = self.short_word(i, w) {
                         i = match b.get(j) {
