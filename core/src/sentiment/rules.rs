@@ -179,8 +179,9 @@ pub(crate) fn apply(
                 }
             }
         }
-        let next = toks.get(i + 1).filter(|n| n.clause == t.clause);
-        if !idiom {
+        // The rules on the word itself are all about a booster or a word with an identity.
+        if !idiom && (t.id != 0 || entry_has(t, BOOST)) {
+            let next = toks.get(i + 1).filter(|n| n.clause == t.clause);
             // A booster before a rated word modifies it and carries no valence of its own.
             if entry_has(t, BOOST) && next.is_some_and(is_rated_word) {
                 continue;
@@ -236,6 +237,10 @@ pub(crate) fn apply(
             let p = &toks[i - d];
             if p.clause != t.clause || p.kind != Kind::Word {
                 break;
+            }
+            // Only boosters, negators and words with an identity modify (most words do not).
+            if p.id == 0 && p.flags & (BOOST | NEG) == 0 && !p.nt {
+                continue;
             }
             // Words of an idiom modify nothing else.
             if near_idiom && spans.covers(i - d) {
@@ -515,13 +520,11 @@ fn totals(toks: &[Tok], rated: &[Rated], live: usize, marks: Marks) -> Totals {
         };
         let v = x.valence;
         sum += v;
-        if v > 0.0 {
-            pos += v + 1.0;
-        } else if v < 0.0 {
-            neg += v - 1.0;
-        } else {
-            neu += 1;
-        }
+        // Without branches (the sign of a valence is unpredictable): adding 0 to `pos` (+0 or
+        // more) or `neg` (+0 or less) leaves it as it is.
+        pos += if v > 0.0 { v + 1.0 } else { 0.0 };
+        neg += if v < 0.0 { v - 1.0 } else { 0.0 };
+        neu += u32::from(v == 0.0);
         if t.kind == Kind::Word {
             out.word_weight += v.abs();
         } else {
