@@ -184,6 +184,8 @@ pub struct Scorer {
     weigh: Vec<u32>,
     rated: Vec<Rated>,
     decoded: String,
+    /// Emoticons and emoji in the last text scored.
+    signs: u32,
 }
 
 impl Scorer {
@@ -221,9 +223,12 @@ impl Scorer {
         let s = summarize(&totals, applied);
         let mut evidence = Vec::new();
         let mut emoji = Vec::new();
-        for t in self.toks.iter().filter(|t| t.kind != Kind::Word) {
-            let span = text.get(t.start as usize..t.end as usize);
-            emoji.push(span.unwrap_or_default().to_string());
+        // Most texts have no sign: their tokens are not walked.
+        if self.signs > 0 {
+            for t in self.toks.iter().filter(|t| t.kind != Kind::Word) {
+                let span = text.get(t.start as usize..t.end as usize);
+                emoji.push(span.unwrap_or_default().to_string());
+            }
         }
         // The tokens left with a valence, in text order (a valence can still underflow to 0
         // under many contrasts: those are no evidence).
@@ -267,6 +272,7 @@ impl Scorer {
         self.toks.clear();
         self.weigh.clear();
         let marks = scan::scan(text, &mut self.toks, &mut self.weigh);
+        self.signs = marks.signs;
         rules::apply(
             text,
             &self.toks,

@@ -68,6 +68,8 @@ pub(crate) struct Marks {
     pub questions: u32,
     /// The class bits of all tokens' entries, or-ed.
     pub flags: u8,
+    /// Emoticons and emoji (the tokens that are not words).
+    pub signs: u32,
 }
 
 /// A sentence is in headline case when it has this many words and at least 70% start upper case.
@@ -820,6 +822,7 @@ impl Scanner<'_, '_> {
         }
         let flags = entry.map_or(0, |e| e.flags);
         self.marks.flags |= flags;
+        self.marks.signs += 1;
         self.out.push(Tok {
             start: start as u32,
             end: end as u32,
