@@ -148,7 +148,10 @@ impl Scanner<'_, '_> {
                         i = match b.get(j) {
                             None => j,
                             Some(&t) if t < 0x80 && CLASS[usize::from(t)] & WS != 0 => j + 1,
-                            Some(_) => self.words_from(i, j),
+                            Some(&t) => match self.lone_mark(j, t) {
+                                Some(end) => end,
+                                None => self.words_from(i, j),
+                            },
                         };
                     } else {
                         i = self.words(i);
@@ -168,6 +171,36 @@ impl Scanner<'_, '_> {
             }
             i = self.piece(i);
         }
+    }
+
+    /// The end of a piece whose first word ends at `j` with one clause or sentence mark `t`,
+    /// then whitespace or the text's end (`darkness.`, `day,`, `Why?`): the mark counted as
+    /// [`Scanner::words_from`] counts it, without its loop. `None` for any other piece, and for
+    /// the marks that may start an emoticon glued to the word.
+    #[inline(always)]
+    fn lone_mark(&mut self, j: usize, t: u8) -> Option<usize> {
+        let b = self.text.as_bytes();
+        let cl = CLASS.get(usize::from(t)).copied().unwrap_or(0);
+        if cl & (CLAUSE | SENTENCE) == 0 || matches!(t, b':' | b';' | b'=' | b'<') {
+            return None;
+        }
+        let end = match b.get(j + 1) {
+            None => j + 1,
+            Some(&c) if c < 0x80 && CLASS[usize::from(c)] & WS != 0 => j + 2,
+            Some(_) => return None,
+        };
+        if cl & CLAUSE != 0 {
+            self.clause += 1;
+        }
+        if cl & SENTENCE != 0 {
+            match t {
+                b'!' => self.marks.exclamations += 1,
+                b'?' => self.marks.questions += 1,
+                _ => {}
+            }
+            self.end_sentence(t == b'?');
+        }
+        Some(end)
     }
 
     /// Whether byte `i` ends a piece: the text's end, whitespace or an emoji.
