@@ -25,7 +25,7 @@ mod scan;
 
 use serde::{Deserialize, Serialize};
 
-use rules::{Totals, Weighed};
+use rules::{Rated, Totals};
 use scan::{Kind, Tok};
 
 /// Compound at or above this is positive.
@@ -181,10 +181,11 @@ pub fn score(text: &str, lang: Option<&str>) -> Sentiment {
 #[derive(Debug, Default)]
 pub struct Scorer {
     toks: Vec<Tok>,
-    weighed: Vec<Weighed>,
     weigh: Vec<u32>,
-    rated: Vec<u32>,
+    rated: Vec<Rated>,
     decoded: String,
+    /// Emoticons and emoji in the last text scored.
+    signs: u32,
 }
 
 impl Scorer {
@@ -222,18 +223,20 @@ impl Scorer {
         let s = summarize(&totals, applied);
         let mut evidence = Vec::new();
         let mut emoji = Vec::new();
-        for t in self.toks.iter().filter(|t| t.kind != Kind::Word) {
-            let span = text.get(t.start as usize..t.end as usize);
-            emoji.push(span.unwrap_or_default().to_string());
+        // Most texts have no sign: their tokens are not walked.
+        if self.signs > 0 {
+            for t in self.toks.iter().filter(|t| t.kind != Kind::Word) {
+                let span = text.get(t.start as usize..t.end as usize);
+                emoji.push(span.unwrap_or_default().to_string());
+            }
         }
         // The tokens left with a valence, in text order (a valence can still underflow to 0
         // under many contrasts: those are no evidence).
-        for &k in &self.rated {
-            let k = k as usize;
-            let (Some(t), Some(w)) = (self.toks.get(k), self.weighed.get(k)) else {
+        for w in &self.rated {
+            let Some(t) = self.toks.get(w.tok as usize) else {
                 continue;
             };
-            if w.valence != 0.0 && !w.absorbed {
+            if w.valence != 0.0 {
                 let span = text
                     .get(t.start as usize..w.end.max(t.end) as usize)
                     .unwrap_or_default();
@@ -269,13 +272,13 @@ impl Scorer {
         self.toks.clear();
         self.weigh.clear();
         let marks = scan::scan(text, &mut self.toks, &mut self.weigh);
+        self.signs = marks.signs;
         rules::apply(
             text,
             &self.toks,
             marks,
             applied,
             &self.weigh,
-            &mut self.weighed,
             &mut self.rated,
         )
     }
@@ -358,11 +361,28 @@ fn round(x: f64, scale: f64) -> f64 {
     if x == 1.0 {
         return 1.0;
     }
-    let r = libm::round(x * scale) / scale;
+    let r = round_half_away(x * scale) / scale;
     if r == 0.0 {
         0.0
     } else {
         r
+    }
+}
+
+/// `libm::round` (half-way cases away from zero), exactly, in a few instructions instead of the
+/// bit manipulation of a general `round` (every score rounds four shares): below 2^51, adding and
+/// subtracting 2^52 rounds the magnitude to the nearest integer (ties to even, exactly, the sum's
+/// unit being 1), a tie left below is raised (`a - r` is exact), and the sign put back. Larger
+/// magnitudes (already integers), infinities and NaN go to `libm`.
+#[inline]
+fn round_half_away(y: f64) -> f64 {
+    const TWO52: f64 = 4_503_599_627_370_496.0;
+    let a = y.abs();
+    if a < TWO52 / 2.0 {
+        let r = (a + TWO52) - TWO52;
+        (r + f64::from(u8::from(a - r == 0.5))).copysign(y)
+    } else {
+        libm::round(y)
     }
 }
 
@@ -384,6 +404,48 @@ mod tests {
         for t in texts {
             assert_eq!(score(t, None), Scorer::new().score(t, None), "{t:.40}");
         }
+    }
+
+    #[test]
+    fn round_half_away_agrees_with_libm() {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            4503599627370495.5,
+            -4503599627370495.5,
+            4503599627370496.0,
+            9007199254740993.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            1e-300,
+        ];
+        // Near every half and integer over a range, and a spread of magnitudes.
+        for k in -2000..2000 {
+            let h = f64::from(k) / 2.0;
+            xs.extend([h, h.next_up(), h.next_down(), h * 1e4 + 0.5, h * 1e4 - 0.5]);
+        }
+        let mut x = 1e-5f64;
+        while x < 1e20 {
+            xs.extend([x, -x, x + 0.5, -x - 0.5, x.next_up(), (x + 0.5).next_down()]);
+            x *= 1.37;
+        }
+        for x in xs {
+            let (a, b) = (round_half_away(x), libm::round(x));
+            assert_eq!(a.to_bits() & !(1 << 63), b.to_bits() & !(1 << 63), "{x:e}");
+            assert!(a == b, "{x:e}");
+        }
+        assert!(round_half_away(f64::NAN).is_nan());
     }
 
     #[test]

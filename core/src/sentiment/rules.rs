@@ -46,16 +46,42 @@ pub(crate) const SINGLE_NAME_WEIGHT: f64 = 0.5;
 /// How far back a negator or booster reaches, in words.
 const SCOPE: usize = 3;
 
-/// Per-token result of the rules.
+/// A token the rules left with a valence (in text order): most tokens have none, and neither the
+/// totals nor the evidence need those, so nothing is kept per token.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Weighed {
-    /// Final valence.
-    pub valence: f64,
+pub(crate) struct Rated {
+    /// Its index among the tokens.
+    pub tok: u32,
     /// Where the evidence span of an idiom ends (it spans several tokens); 0 for any other
     /// token, whose span is its own.
     pub end: u32,
-    /// The token is a word inside an idiom already rated at its first word.
-    pub absorbed: bool,
+    /// Final valence (0 only if contrasts or concessions underflowed it).
+    pub valence: f64,
+}
+
+/// The multi-word idioms met last, as token ranges `from..to` (oldest first; empty ranges where
+/// none): the words of an idiom modify nothing else, and a word looks back at most [`SCOPE`]
+/// tokens, which at most three idioms (of two words or more) can reach.
+#[derive(Default)]
+struct Spans {
+    recent: [(usize, usize); 3],
+}
+
+impl Spans {
+    fn push(&mut self, from: usize, to: usize) {
+        self.recent = [self.recent[1], self.recent[2], (from, to)];
+    }
+
+    /// The end of the last idiom: the tokens before it that it covers are absorbed.
+    fn last_end(&self) -> usize {
+        self.recent[2].1
+    }
+
+    /// Whether token `k` is a word of an idiom (its first word included), for `k` at most
+    /// [`SCOPE`] tokens before the last token weighed.
+    fn covers(&self, k: usize) -> bool {
+        self.recent.iter().any(|&(from, to)| from <= k && k < to)
+    }
 }
 
 /// The scorer's totals.
@@ -89,22 +115,19 @@ fn is_rated_word(t: &Tok) -> bool {
     t.kind == Kind::Word && t.base != 0.0 && entry_has(t, RATED)
 }
 
-/// Applies the rules; `weighed` gets one entry per token, `rated` the indices of the tokens left
-/// with a valence (in text order: most tokens have none, and the totals only need those).
+/// Applies the rules; `rated` gets the tokens left with a valence, in text order.
 pub(crate) fn apply(
     text: &str,
     toks: &[Tok],
     marks: Marks,
     use_lexicon: bool,
     weigh: &[u32],
-    weighed: &mut Vec<Weighed>,
-    rated: &mut Vec<u32>,
+    rated: &mut Vec<Rated>,
 ) -> Totals {
     let tb = text.as_bytes();
     rated.clear();
     let mut absorbed = 0usize;
-    weighed.clear();
-    weighed.resize(toks.len(), Weighed::default());
+    let mut spans = Spans::default();
 
     // Some word is in capitals and some is not (capitals then stand out as emphasis): looked up
     // only when a weighed word or its booster is in capitals, which is rare.
@@ -122,13 +145,17 @@ pub(crate) fn apply(
     for &i in weigh {
         let i = i as usize;
         let Some(t) = toks.get(i) else { continue };
-        if weighed[i].absorbed {
+        // Inside an idiom already rated at its first word.
+        if i < spans.last_end() {
             continue;
         }
         if t.kind != Kind::Word {
-            weighed[i].valence = t.base;
             if t.base != 0.0 {
-                rated.push(i as u32);
+                rated.push(Rated {
+                    tok: i as u32,
+                    end: 0,
+                    valence: t.base,
+                });
             }
             continue;
         }
@@ -137,22 +164,24 @@ pub(crate) fn apply(
         }
         let mut v = t.base;
         let mut idiom = false;
+        let mut idiom_end = 0;
         // Idioms replace the valence of their words.
         if entry_has(t, IDIOM_START) {
             if let Some((len, val, end)) = idiom_at(tb, toks, i) {
                 v = val;
                 idiom = true;
                 if end != t.end {
-                    weighed[i].end = end;
+                    idiom_end = end;
                 }
-                for w in weighed.iter_mut().skip(i + 1).take(len - 1) {
-                    w.absorbed = true;
-                    absorbed += 1;
+                if len > 1 {
+                    spans.push(i, i + len);
+                    absorbed += len - 1;
                 }
             }
         }
-        let next = toks.get(i + 1).filter(|n| n.clause == t.clause);
-        if !idiom {
+        // The rules on the word itself are all about a booster or a word with an identity.
+        if !idiom && (t.id != 0 || entry_has(t, BOOST)) {
+            let next = toks.get(i + 1).filter(|n| n.clause == t.clause);
             // A booster before a rated word modifies it and carries no valence of its own.
             if entry_has(t, BOOST) && next.is_some_and(is_rated_word) {
                 continue;
@@ -202,16 +231,22 @@ pub(crate) fn apply(
         } else {
             SCOPE
         };
+        // An idiom ends among the tokens looked back at (rare: most texts have none).
+        let near_idiom = spans.last_end() + SCOPE > i;
         for d in 1..=SCOPE.min(reach).min(i) {
             let p = &toks[i - d];
             if p.clause != t.clause || p.kind != Kind::Word {
                 break;
             }
-            // Words of an idiom modify nothing else.
-            if weighed[i - d].absorbed || weighed[i - d].end != 0 {
+            // Only boosters, negators and words with an identity modify (most words do not).
+            if p.id == 0 && p.flags & (BOOST | NEG) == 0 && !p.nt {
                 continue;
             }
-            if entry_has(p, BOOST) && !weighed[i - d].absorbed {
+            // Words of an idiom modify nothing else.
+            if near_idiom && spans.covers(i - d) {
+                continue;
+            }
+            if entry_has(p, BOOST) {
                 let mut s = p.entry.map_or(0.0, |e| e.boost) * sign;
                 if p.caps && mixed_caps() {
                     s += sign * CAPS_BOOST;
@@ -253,9 +288,12 @@ pub(crate) fn apply(
         if t.headline {
             v *= HEADLINE_WEIGHT;
         }
-        weighed[i].valence = v;
         if v != 0.0 {
-            rated.push(i as u32);
+            rated.push(Rated {
+                tok: i as u32,
+                end: idiom_end,
+                valence: v,
+            });
         }
     }
 
@@ -263,13 +301,13 @@ pub(crate) fn apply(
     // neither a contrast nor a concession: the class bits the scanner gathered skip each pass.
     let clause_words = marks.flags & (CONTRAST | CONCEDE);
     if use_lexicon && clause_words & CONTRAST != 0 {
-        contrast(toks, weighed);
+        contrast(toks, rated);
     }
     if use_lexicon && clause_words & CONCEDE != 0 {
-        concession(toks, weighed);
+        concession(toks, rated);
     }
 
-    totals(toks, weighed, rated, toks.len() - absorbed, marks)
+    totals(toks, rated, toks.len() - absorbed, marks)
 }
 
 /// Whether `t` is a contrast word (`but`, `however`, ...).
@@ -280,48 +318,71 @@ fn is_contrast(t: &Tok) -> bool {
 /// Contrast: `but` weighs the clause before it down and the rest of its sentence up; a sentence
 /// that opens with `But` contrasts with the whole sentence before. A word is reweighed once per
 /// contrast of its sentence (and once more when the next sentence opens with one), at most
-/// [`MAX_CONTRASTS`] times each way. One pass per sentence: counting, then weighing.
-fn contrast(toks: &[Tok], weighed: &mut [Weighed]) {
+/// [`MAX_CONTRASTS`] times each way. One pass per sentence that holds a rated token: counting,
+/// then weighing those.
+fn contrast(toks: &[Tok], rated: &mut [Rated]) {
     let mut start = 0;
-    while start < toks.len() {
+    let mut r = 0;
+    while r < rated.len() {
+        // The sentence of the next rated token.
+        let first = rated[r].tok as usize;
+        while let Some(p) = toks
+            .get(start + 1..=first)
+            .and_then(|s| s.iter().position(|t| t.sentence_start))
+        {
+            start += 1 + p;
+        }
         let end = toks[start + 1..]
             .iter()
             .position(|t| t.sentence_start)
             .map_or(toks.len(), |p| start + 1 + p);
+        let here = rated[r..]
+            .iter()
+            .take_while(|x| (x.tok as usize) < end)
+            .count();
         let contrasts = toks[start..end].iter().filter(|t| is_contrast(t)).count();
         let next_opens = toks.get(end).is_some_and(is_contrast);
         if contrasts > 0 || next_opens {
-            let mut seen = 0u32;
             let total = u32::try_from(contrasts).unwrap_or(u32::MAX);
-            for (t, w) in toks[start..end].iter().zip(&mut weighed[start..end]) {
-                let own = u32::from(is_contrast(t));
+            // Contrasts before the token (`seen`), counted up to it.
+            let (mut seen, mut at) = (0u32, start);
+            for x in &mut rated[r..r + here] {
+                let k = x.tok as usize;
+                seen += toks[at..k].iter().filter(|t| is_contrast(t)).count() as u32;
+                at = k;
+                let own = u32::from(is_contrast(&toks[k]));
                 // Contrasts after this word, and the next sentence's opening one.
                 let later = total - seen - own + u32::from(next_opens);
                 for _ in 0..seen.min(MAX_CONTRASTS) {
-                    w.valence *= AFTER_CONTRAST;
+                    x.valence *= AFTER_CONTRAST;
                 }
                 for _ in 0..later.min(MAX_CONTRASTS) {
-                    w.valence *= BEFORE_CONTRAST;
+                    x.valence *= BEFORE_CONTRAST;
                 }
-                seen += own;
             }
         }
+        r += here;
         start = end;
     }
 }
 
 /// Concession: the clause an `although` opens weighs less, halved for each concession word
 /// before a word in its clause (at most [`MAX_CONTRASTS`] times).
-fn concession(toks: &[Tok], weighed: &mut [Weighed]) {
+fn concession(toks: &[Tok], rated: &mut [Rated]) {
     let mut clause = None;
     let mut seen = 0u32;
-    for (t, w) in toks.iter().zip(weighed.iter_mut()) {
+    let mut rated = rated.iter_mut().peekable();
+    for (k, t) in toks.iter().enumerate() {
+        let Some(x) = rated.peek_mut() else { break };
         if clause != Some(t.clause) {
             clause = Some(t.clause);
             seen = 0;
         }
-        for _ in 0..seen.min(MAX_CONTRASTS) {
-            w.valence *= CONCESSION;
+        if x.tok as usize == k {
+            for _ in 0..seen.min(MAX_CONTRASTS) {
+                x.valence *= CONCESSION;
+            }
+            rated.next();
         }
         if t.kind == Kind::Word && entry_has(t, CONCEDE) {
             seen += 1;
@@ -449,24 +510,21 @@ fn eq_word(text: &[u8], key: &[u8]) -> bool {
 /// The totals over the tokens not absorbed by an idiom (`live` of them): those in `rated`, in
 /// text order, and the rest, which all have valence 0 (adding 0 changes no sum: they only count
 /// as neutral).
-fn totals(toks: &[Tok], weighed: &[Weighed], rated: &[u32], live: usize, marks: Marks) -> Totals {
+fn totals(toks: &[Tok], rated: &[Rated], live: usize, marks: Marks) -> Totals {
     let mut out = Totals::default();
     let (mut sum, mut pos, mut neg) = (0.0f64, 0.0f64, 0.0f64);
     let mut neu = u32::try_from(live.saturating_sub(rated.len())).unwrap_or(u32::MAX);
-    for &k in rated {
-        let k = k as usize;
-        let (Some(t), Some(w)) = (toks.get(k), weighed.get(k)) else {
+    for x in rated {
+        let Some(t) = toks.get(x.tok as usize) else {
             continue;
         };
-        let v = w.valence;
+        let v = x.valence;
         sum += v;
-        if v > 0.0 {
-            pos += v + 1.0;
-        } else if v < 0.0 {
-            neg += v - 1.0;
-        } else {
-            neu += 1;
-        }
+        // Without branches (the sign of a valence is unpredictable): adding 0 to `pos` (+0 or
+        // more) or `neg` (+0 or less) leaves it as it is.
+        pos += if v > 0.0 { v + 1.0 } else { 0.0 };
+        neg += if v < 0.0 { v - 1.0 } else { 0.0 };
+        neu += u32::from(v == 0.0);
         if t.kind == Kind::Word {
             out.word_weight += v.abs();
         } else {

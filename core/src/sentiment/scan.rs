@@ -68,6 +68,8 @@ pub(crate) struct Marks {
     pub questions: u32,
     /// The class bits of all tokens' entries, or-ed.
     pub flags: u8,
+    /// Emoticons and emoji (the tokens that are not words).
+    pub signs: u32,
 }
 
 /// A sentence is in headline case when it has this many words and at least 70% start upper case.
@@ -123,15 +125,33 @@ impl Scanner<'_, '_> {
                     i += 1;
                     continue;
                 }
-                // Most pieces: a short word starting with a byte nothing else starts, then a
-                // space (`words` skips it too) or the text's end.
                 let w = load8(b, i);
+                if CLASS[usize::from(c)] & ALNUM != 0 {
+                    // Most pieces of all: a letter or digit, up to six lower-case letters, then
+                    // whitespace or the text's end. Such a piece is that word unless it is `RT`
+                    // or an emoticon, which takes two bytes (`lexicon`'s test
+                    // `alphanumeric_emoticons_are_short`).
+                    let n = 1 + lower_run(w >> 8);
+                    if n < 8 {
+                        let end = (w >> (8 * n)) as u8;
+                        let ws = CLASS.get(usize::from(end)).is_some_and(|&e| e & WS != 0);
+                        if (ws || i + n == len) && (n != 2 || !special_pair(c, (w >> 8) as u8)) {
+                            i = self.lower_word(i, w, n, false) + usize::from(ws);
+                            continue;
+                        }
+                    }
+                }
+                // Most other pieces: a short word starting with a byte nothing else starts, then
+                // a space (`words` skips it too) or the text's end.
                 if CLASS[usize::from(c)] & ALNUM != 0 && !special_pair(c, (w >> 8) as u8) {
                     if let Some(j) = self.short_word(i, w) {
                         i = match b.get(j) {
                             None => j,
                             Some(&t) if t < 0x80 && CLASS[usize::from(t)] & WS != 0 => j + 1,
-                            Some(_) => self.words_from(i, j),
+                            Some(&t) => match self.lone_mark(j, t) {
+                                Some(end) => end,
+                                None => self.words_from(i, j),
+                            },
                         };
                     } else {
                         i = self.words(i);
@@ -151,6 +171,36 @@ impl Scanner<'_, '_> {
             }
             i = self.piece(i);
         }
+    }
+
+    /// The end of a piece whose first word ends at `j` with one clause or sentence mark `t`,
+    /// then whitespace or the text's end (`darkness.`, `day,`, `Why?`): the mark counted as
+    /// [`Scanner::words_from`] counts it, without its loop. `None` for any other piece, and for
+    /// the marks that may start an emoticon glued to the word.
+    #[inline(always)]
+    fn lone_mark(&mut self, j: usize, t: u8) -> Option<usize> {
+        let b = self.text.as_bytes();
+        let cl = CLASS.get(usize::from(t)).copied().unwrap_or(0);
+        if cl & (CLAUSE | SENTENCE) == 0 || matches!(t, b':' | b';' | b'=' | b'<') {
+            return None;
+        }
+        let end = match b.get(j + 1) {
+            None => j + 1,
+            Some(&c) if c < 0x80 && CLASS[usize::from(c)] & WS != 0 => j + 2,
+            Some(_) => return None,
+        };
+        if cl & CLAUSE != 0 {
+            self.clause += 1;
+        }
+        if cl & SENTENCE != 0 {
+            match t {
+                b'!' => self.marks.exclamations += 1,
+                b'?' => self.marks.questions += 1,
+                _ => {}
+            }
+            self.end_sentence(t == b'?');
+        }
+        Some(end)
     }
 
     /// Whether byte `i` ends a piece: the text's end, whitespace or an emoji.
@@ -394,7 +444,7 @@ impl Scanner<'_, '_> {
         if end >= 0x80 || CLASS[usize::from(end)] & JOIN != 0 {
             return None;
         }
-        let word = (1u64 << (8 * n)) - 1;
+        let word = key_mask(n);
         let key = (w | (cl.upper >> 2)) & word;
         let c0 = w as u8;
         // A word starting in lower case is neither in capitals nor in title case (most words).
@@ -447,7 +497,7 @@ impl Scanner<'_, '_> {
     #[inline(always)]
     fn lower_word(&mut self, start: usize, w: u64, n: usize, apostrophe: bool) -> usize {
         let c0 = w as u8;
-        let word = (1u64 << (8 * n)) - 1;
+        let word = key_mask(n);
         let key = (w | u64::from(c0.is_ascii_uppercase()) << 5) & word;
         // As [`Scanner::finish`] classifies: lower-case letters follow, so never in capitals;
         // in title case when a capital and another letter.
@@ -484,16 +534,17 @@ impl Scanner<'_, '_> {
         let hi = w1 & ((1u64 << (8 * m)) - 1);
         let mut entry = lexicon::word_two(lo, hi, n);
         let mut elongated = false;
-        if entry.is_none() {
-            let mut key = [0u8; MAX_KEY];
+        // The eight bytes that end the word, as the key has them (past its first byte, a word
+        // read here is lower case as written).
+        let tail = load8(self.text.as_bytes(), start + n - 8);
+        if entry.is_none() && may_fall_back_long(lo, tail, n) {
+            let mut key = [0u8; 16];
             let (words, _) = key.as_chunks_mut::<8>();
-            if let [a, b, ..] = words {
+            if let [a, b] = words {
                 *a = lo.to_le_bytes();
                 *b = hi.to_le_bytes();
             }
-            if may_fall_back(&key, n) {
-                (entry, elongated) = fallback(key.get(..n).unwrap_or_default());
-            }
+            (entry, elongated) = fallback(key.get(..n).unwrap_or_default());
         }
         // As [`Scanner::lower_word`]: never in capitals, in title case after a capital.
         let title = c0.is_ascii_uppercase();
@@ -804,6 +855,7 @@ impl Scanner<'_, '_> {
         }
         let flags = entry.map_or(0, |e| e.flags);
         self.marks.flags |= flags;
+        self.marks.signs += 1;
         self.out.push(Tok {
             start: start as u32,
             end: end as u32,
@@ -861,6 +913,12 @@ fn lower_run(w: u64) -> usize {
     let z = low + ONES * (0x80 - u64::from(b'z') - 1);
     let lower = a & !z & !w & HIGH;
     ((!lower & HIGH).trailing_zeros() / 8) as usize
+}
+
+/// The low `n` bytes (1 to 8) of a `u64`.
+#[inline(always)]
+fn key_mask(n: usize) -> u64 {
+    u64::MAX >> (64 - 8 * n)
 }
 
 /// `n't` as the last three bytes of a key in a `u64`, little-endian.
@@ -1017,40 +1075,61 @@ fn camel_break(b: &[u8], j: usize, end: usize) -> bool {
 #[inline(always)]
 fn may_fall_back(key: &[u8; MAX_KEY], n: usize) -> bool {
     if n > 4 {
-        // Possessives and the suffixes of `lemma` end in these letters.
-        let last = key.get(n - 1).copied().unwrap_or(0);
-        if matches!(last, b's' | b't' | b'r' | b'y' | b'd') {
-            let at = |k: usize| u32::from(key.get(n - k).copied().unwrap_or(0));
-            let last3 = at(3) | at(2) << 8 | at(1) << 16;
-            let s3 = |s: &[u8; 3]| u32::from(s[0]) | u32::from(s[1]) << 8 | u32::from(s[2]) << 16;
-            if last3 >> 8 == s3(b"'s\0")
-                || last3 == s3(b"est")
-                || last3 == s3(b"ier")
-                || last3 == s3(b"ily")
-                || last3 == s3(b"ied")
-                || last3 == s3(b"ies")
-            {
-                return true;
-            }
+        let at = |k: usize| u32::from(key.get(n - k).copied().unwrap_or(0));
+        if strippable(at(3) | at(2) << 8 | at(1) << 16) {
+            return true;
         }
     }
     has_run3_padded(key, n)
 }
 
-/// [`may_fall_back`] for a key of `n` bytes (at most eight) held in a `u64`, zero-padded: the
-/// same tests on the word itself, without a buffer.
+/// Slot in [`SUFFIXES`] of a key's last three bytes (little-endian): a multiplicative hash that
+/// puts the five suffixes of [`lemma`] in distinct slots of eight.
+#[inline(always)]
+const fn suffix_slot(last3: u32) -> usize {
+    (last3.wrapping_mul(5137) >> 29) as usize
+}
+
+/// The three-byte suffixes [`lemma`] strips (`iest` ends in `est`), each at its [`suffix_slot`];
+/// the empty slots hold a value no three bytes have.
+static SUFFIXES: [u32; 8] = {
+    let mut t = [u32::MAX; 8];
+    let all: [&[u8; 3]; 5] = [b"est", b"ier", b"ily", b"ied", b"ies"];
+    let mut k = 0;
+    while k < all.len() {
+        let s = all[k];
+        let x = s[0] as u32 | (s[1] as u32) << 8 | (s[2] as u32) << 16;
+        assert!(t[suffix_slot(x)] == u32::MAX, "two suffixes share a slot");
+        t[suffix_slot(x)] = x;
+        k += 1;
+    }
+    t
+};
+
+/// Whether a key (of more than four bytes) whose last three bytes are `last3` (little-endian) is
+/// a possessive (`'s`) or ends in a suffix [`lemma`] strips: one look-up, no chain of compares.
+#[inline(always)]
+fn strippable(last3: u32) -> bool {
+    let possessive = u32::from_le_bytes([b'\'', b's', 0, 0]);
+    (SUFFIXES[suffix_slot(last3)] == last3) | (last3 >> 8 == possessive)
+}
+
+/// [`may_fall_back`] for a key of `n` bytes (1 to 7) held in a `u64`, zero-padded: the same tests
+/// on the word itself, without a buffer.
 #[inline(always)]
 fn may_fall_back_short(key: u64, n: usize) -> bool {
-    let s3 = |s: &[u8; 3]| u64::from(s[0]) | u64::from(s[1]) << 8 | u64::from(s[2]) << 16;
+    // The last three bytes at the top, then down (bytes before the key's start are zeros).
+    let last3 = ((key << (64 - 8 * n)) >> 40) as u32;
     // Without branches (`|`, `&` on bools): which way a word goes here is unpredictable.
-    let last3 = (key >> (8 * n.saturating_sub(3))) & 0xFF_FFFF;
-    let suffix = (last3 >> 8 == s3(b"'s\0"))
-        | (last3 == s3(b"est"))
-        | (last3 == s3(b"ier"))
-        | (last3 == s3(b"ily"))
-        | (last3 == s3(b"ied"))
-        | (last3 == s3(b"ies"));
-    (n > 4) & suffix | may_run3(key, n)
+    (n > 4) & strippable(last3) | may_run3(key, n)
+}
+
+/// [`may_fall_back`] for a key of `n` bytes (8 to 15): `lo` its first eight bytes, `tail` its
+/// last eight (little-endian). A run of three starts in the first six bytes of one or the other,
+/// except at byte 6 of a fifteen-byte key, which is let through.
+#[inline(always)]
+fn may_fall_back_long(lo: u64, tail: u64, n: usize) -> bool {
+    strippable((tail >> 40) as u32) | may_run3(lo, 8) | may_run3(tail, 8) | (n == 15)
 }
 
 /// Whether the first `n` (at most 8) bytes of `w` may hold a run of three equal bytes: true for
@@ -1062,8 +1141,9 @@ fn may_run3(w: u64, n: usize) -> bool {
     let d = w ^ (w >> 8);
     // Every zero byte of `d` (equal neighbours) is marked, and maybe some above one.
     let z = d.wrapping_sub(ONES) & !d & HIGH8;
-    // Two marked bytes in a row, starting at bytes 0..n-2.
-    z & (z >> 8) & ((1u64 << (8 * n.saturating_sub(2))) - 1) != 0
+    // Two marked bytes in a row, starting at bytes 0..n-2 (the key's mask, as the callers
+    // compute it, shifted: one instruction more).
+    z & (z >> 8) & (key_mask(n) >> 16) != 0
 }
 
 /// Whether the first `n` (3 to 8) bytes of `w` hold a run of three equal bytes: byte `i` of `d`
@@ -1507,6 +1587,39 @@ mod tests {
             b[..k.len()].copy_from_slice(k);
             let short = may_fall_back_short(u64::from_le_bytes(b), k.len());
             assert_eq!(short, may_fall_back(&padded(k), k.len()), "{w}");
+        }
+        // The long form lets through all the buffer form does (and on suffixes agrees).
+        for w in [
+            "goooooood",
+            "happiest",
+            "possessions",
+            "craziest",
+            "loveliest",
+            "worriedly",
+            "happily's",
+            "friendlier",
+            "abcdefgh",
+            "abcdefghijklmno",
+            "tomorrow's",
+            "bitterest",
+            "zzzabcdefgh",
+            "abcdefghzzz",
+            "abcdefgzzzh",
+            "parties",
+            "assessment",
+            "aaabbbcccddd",
+        ] {
+            let k = w.as_bytes();
+            if !(8..=15).contains(&k.len()) {
+                continue;
+            }
+            let lo = u64::from_le_bytes(k[..8].try_into().unwrap());
+            let tail = u64::from_le_bytes(k[k.len() - 8..].try_into().unwrap());
+            let two = may_fall_back_long(lo, tail, k.len());
+            assert!(two || !may_fall_back(&padded(k), k.len()), "{w}");
+            if !has_run3(k) && k.len() < 15 {
+                assert_eq!(two, may_fall_back(&padded(k), k.len()), "{w}");
+            }
         }
         assert!(!may_fall_back(&padded(b"table"), 5));
         assert!(!may_fall_back(&padded(b"days"), 4));
