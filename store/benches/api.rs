@@ -3,7 +3,8 @@
 //! `scripts/bench-dashboard` runs it: it fills `target/bench-dashboard/store.sqlite` with
 //! `BENCH_POSTS` seeded posts (1,000,000 by default; the file is reused when it already holds
 //! them), then runs each API query `BENCH_RUNS` times and prints p50 / p95 / max in milliseconds,
-//! including the JSON encoding of the answer.
+//! including the JSON encoding of the answer. `BENCH_ONLY=text` runs only the cases whose
+//! "endpoint query" holds `text`.
 
 use std::io::Write;
 use std::time::Instant;
@@ -137,6 +138,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             path.display()
         )?;
     }
+    {
+        let c = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        let bytes: i64 = c.query_row(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            [],
+            |r| r.get(0),
+        )?;
+        writeln!(out, "store size: {bytes} bytes (page_count * page_size)")?;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -228,6 +241,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "europe zoom 4, q=christmas",
             vec![("bbox", "-12,35,20,60"), ("zoom", "4"), ("q", "christmas")],
         ),
+        // The same word on a small box (a few hundred points) and on a box over one day (its
+        // postings of that day cost less than its places in the box).
+        (
+            "geo",
+            "london zoom 10, q=christmas",
+            vec![
+                ("bbox", "-0.3,51.4,0.1,51.6"),
+                ("zoom", "10"),
+                ("q", "christmas"),
+            ],
+        ),
+        (
+            "geo",
+            "europe zoom 4, q=christmas, one day",
+            vec![
+                ("bbox", "-12,35,20,60"),
+                ("zoom", "4"),
+                ("q", "christmas"),
+                ("from", "2024-12-26T00:00:00Z"),
+                ("to", "2024-12-27T00:00:00Z"),
+            ],
+        ),
         ("summary", "q=tokyo traffic", vec![("q", "tokyo traffic")]),
         (
             "summary",
@@ -243,6 +278,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "geo",
             "world zoom 2, q=merry christmas",
             vec![("zoom", "2"), ("q", "merry christmas")],
+        ),
+        (
+            "geo",
+            "europe zoom 4, q=merry christmas",
+            vec![
+                ("bbox", "-12,35,20,60"),
+                ("zoom", "4"),
+                ("q", "merry christmas"),
+            ],
         ),
         ("posts", "q=merry christmas", vec![("q", "merry christmas")]),
         (
@@ -261,7 +305,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "endpoint", "query", "p50", "p95", "max", "bytes"
     )?;
     let mut worst = 0.0f64;
+    // BENCH_ONLY=text: only the cases whose "endpoint query" holds it (for profiling one).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     for (ep, name, p) in &cases {
+        if !format!("{ep} {name}").contains(&only) {
+            continue;
+        }
         let raw = params(p);
         let mut times = Vec::with_capacity(runs);
         let mut bytes = 0;

@@ -39,7 +39,7 @@ use crate::query::{
     auto_interval, bucket_start, split_words, Filters, GeoQuery, LabelCounts, MapPoint, Posts,
     PostsQuery, Summary, SummaryQuery, TimelineQuery, MAX_WORD_CHARS,
 };
-use crate::rollup::{split, Piece, HOUR};
+use crate::rollup::{interior, split, Piece, HOUR};
 use crate::sqlite::{code_label, finish_summary, label_code, raw_cells, CellSums, RangeRead};
 use crate::Error;
 
@@ -524,7 +524,7 @@ pub(crate) fn geo(conn: &Connection, word: &str, q: &GeoQuery) -> Result<crate::
         return Ok(g);
     }
     if places_pay(conn, word, q)? {
-        return geo_places(conn, word, q, |_| true);
+        return geo_places(conn, word, q, None);
     }
     geo_scan(conn, word, q, |_| true)
 }
@@ -571,46 +571,184 @@ fn places_pay(conn: &Connection, word: &str, q: &GeoQuery) -> Result<bool, Error
     Ok(true)
 }
 
-/// `/api/geo` from `word`'s places (it must be a frequent word): the key ranges covering the box,
-/// each point checked against the box, the time range and labels, and kept when its post `keep`
-/// accepts.
+/// `/api/geo` from `word`'s places (it must be a frequent word): the cells wholly inside the box
+/// are counted by SQLite, one aggregate per cell ([`inner_cells`]); the points in the rest of the
+/// key ranges covering the box are read and checked against the box, the time range and labels,
+/// and kept when their post `keep` accepts (`None`: all). An answer of points reads them all.
 fn geo_places(
     conn: &Connection,
     word: &str,
     q: &GeoQuery,
-    keep: impl Fn(i64) -> bool,
+    keep: Option<&dyn Fn(i64) -> bool>,
 ) -> Result<crate::Geo, Error> {
-    let f = &q.filters;
-    let precision = q.precision();
-    let (lo, hi) = bounds(f);
-    let codes = label_codes(f);
-    let e = q.bbox.encoded();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT m, rid, label, qlat, qlon, c32 FROM word_places
-         WHERE word = ? AND m >= ? AND m < ? AND label IN ({}) AND t >= ? AND t < ?",
-        marks(codes.len())
-    ))?;
-    let shift = MAX_ZOOM - precision;
+    let cover = q.bbox.morton_ranges(PLACE_TILES);
     let mut found = Found::default();
-    for (a, b) in q.bbox.morton_ranges(PLACE_TILES) {
+    let inner = match keep {
+        None => inner_cells(conn, word, q, &mut found)?,
+        Some(_) => Vec::new(),
+    };
+    if !inner.is_empty() && found.total <= q.max_points as u64 {
+        // The answer is made of points: read them all, inner cells included.
+        found = Found::default();
+        place_rows(conn, word, q, &cover, keep, &mut found)?;
+        return found.finish(conn, q);
+    }
+    place_rows(conn, word, q, &subtract(&cover, &inner), keep, &mut found)?;
+    found.finish(conn, q)
+}
+
+/// Most cells counted one aggregate each by [`inner_cells`] (a seek each, even when empty).
+const INNER_CELLS: u64 = 1_024;
+
+/// The finest precision [`inner_cells`] serves: finer cells are small, few points each, and
+/// finding the tiles inside the box walks every column and row of the level.
+const INNER_MAX_LEVEL: u8 = 12;
+
+/// ` AND` conditions on `label` and `t` for the filters (none where they keep everything), and
+/// their parameters.
+fn label_time_conds(f: &Filters) -> (String, Vec<Value>) {
+    let mut sql = String::new();
+    let mut ps = Vec::new();
+    if !f.labels.is_empty() {
+        let codes = label_codes(f);
+        sql.push_str(&format!(" AND label IN ({})", marks(codes.len())));
+        ps.extend(codes.into_iter().map(Value::Integer));
+    }
+    if let Some(from) = f.from_ms {
+        sql.push_str(" AND t >= ?");
+        ps.push(Value::Integer(from));
+    }
+    if let Some(to) = f.to_ms {
+        sql.push_str(" AND t < ?");
+        ps.push(Value::Integer(to));
+    }
+    (sql, ps)
+}
+
+/// Sums into `found` the places in the cells (at the answer's precision) wholly inside the box,
+/// one aggregate query per cell, and returns their key ranges (sorted, merged). None when the box
+/// crosses the antimeridian or holds more than [`INNER_CELLS`] such cells.
+fn inner_cells(
+    conn: &Connection,
+    word: &str,
+    q: &GeoQuery,
+    found: &mut Found,
+) -> Result<Vec<(u64, u64)>, Error> {
+    let p = q.precision();
+    if q.bbox.west > q.bbox.east || p > INNER_MAX_LEVEL {
+        return Ok(Vec::new());
+    }
+    let Some(i) = interior(&q.bbox, p) else {
+        return Ok(Vec::new());
+    };
+    if u64::from(i.x1 - i.x0 + 1) * u64::from(i.y1 - i.y0 + 1) > INNER_CELLS {
+        return Ok(Vec::new());
+    }
+    let (conds, cps) = label_time_conds(&q.filters);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT sum(label = 0), sum(label = 1), sum(label = 2), total(c32) FROM word_places
+         WHERE word = ? AND m >= ? AND m < ?{conds}"
+    ))?;
+    let shift = 2 * u32::from(MAX_ZOOM - p);
+    let mut keys: Vec<(u64, u32, u32)> = Vec::new();
+    for x in i.x0..=i.x1 {
+        keys.extend((i.y0..=i.y1).map(|y| (morton(x, y), x, y)));
+    }
+    keys.sort_unstable();
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    for (k, x, y) in keys {
+        let (a, b) = (k << shift, (k + 1) << shift);
         let mut ps = vec![
             Value::Text(word.to_owned()),
             Value::Integer(a as i64),
             Value::Integer(b as i64),
         ];
-        ps.extend(codes.iter().map(|l| Value::Integer(*l)));
-        ps.extend([lo, hi].map(Value::Integer));
+        ps.extend(cps.iter().cloned());
+        let (n0, n1, n2, s): (Option<i64>, Option<i64>, Option<i64>, f64) = stmt
+            .query_row(params_from_iter(ps), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+        let ns = [n0, n1, n2].map(|n| n.unwrap_or(0).max(0) as u64);
+        let n: u64 = ns.iter().sum();
+        if n > 0 {
+            let c = found.cells.entry((x, y)).or_default();
+            for (code, n) in ns.into_iter().enumerate() {
+                c.0.add(code_label(code as i64)?, n);
+            }
+            c.1 += s;
+            found.total += n;
+        }
+        match ranges.last_mut() {
+            Some(last) if last.1 == a => last.1 = b,
+            _ => ranges.push((a, b)),
+        }
+    }
+    Ok(ranges)
+}
+
+/// Sorted disjoint half-open ranges `ranges` minus `holes` (sorted, disjoint).
+fn subtract(ranges: &[(u64, u64)], holes: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut h = 0;
+    for &(mut a, b) in ranges {
+        while h < holes.len() && holes[h].1 <= a {
+            h += 1;
+        }
+        let mut k = h;
+        while a < b {
+            match holes.get(k) {
+                Some(&(ha, hb)) if ha < b => {
+                    if ha > a {
+                        out.push((a, ha));
+                    }
+                    a = a.max(hb);
+                    k += 1;
+                }
+                _ => {
+                    out.push((a, b));
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Reads `word`'s places in the key ranges `ranges` into `found`: each checked against the box,
+/// the filters and `keep`.
+fn place_rows(
+    conn: &Connection,
+    word: &str,
+    q: &GeoQuery,
+    ranges: &[(u64, u64)],
+    keep: Option<&dyn Fn(i64) -> bool>,
+    found: &mut Found,
+) -> Result<(), Error> {
+    let e = q.bbox.encoded();
+    let (conds, cps) = label_time_conds(&q.filters);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT m, rid, label, qlat, qlon, c32 FROM word_places
+         WHERE word = ? AND m >= ? AND m < ?{conds}"
+    ))?;
+    let shift = MAX_ZOOM - q.precision();
+    for &(a, b) in ranges {
+        let mut ps = vec![
+            Value::Text(word.to_owned()),
+            Value::Integer(a as i64),
+            Value::Integer(b as i64),
+        ];
+        ps.extend(cps.iter().cloned());
         let mut rows = stmt.query(params_from_iter(ps))?;
         while let Some(r) = rows.next()? {
             let rid: i64 = r.get(1)?;
-            if !e.contains(r.get(3)?, r.get(4)?) || !keep(rid) {
+            if !e.contains(r.get(3)?, r.get(4)?) || keep.is_some_and(|k| !k(rid)) {
                 continue;
             }
             let (x, y) = unmorton(r.get::<_, i64>(0)? as u64);
             found.add(q, rid, (x >> shift, y >> shift), r.get(2)?, r.get(5)?)?;
         }
     }
-    found.finish(conn, q)
+    Ok(())
 }
 
 /// The points found by a box read of postings: their count, the first of their row ids, and
@@ -963,7 +1101,7 @@ pub(crate) fn geo_all(
 ) -> Result<crate::Geo, Error> {
     let m = Matching::find(conn, words)?;
     if places_pay(conn, &m.rarest, q)? {
-        return geo_places(conn, &m.rarest, q, |rid| m.holds(rid));
+        return geo_places(conn, &m.rarest, q, Some(&|rid| m.holds(rid)));
     }
     geo_scan(conn, &m.rarest, q, |rid| m.holds(rid))
 }
@@ -1182,6 +1320,66 @@ pub(crate) fn rebuild_word_geo_if_stale(
     Ok(())
 }
 
+/// Word index version 1 -> 2: the postings gain their posts' hashtag ids. The posting lists are
+/// copied in key order into the new layout (the B-tree written front to back, not rebuilt post by
+/// post), each joined with its post's ids from a temporary table; FTS5 and the word rollups stay.
+fn add_tag_ids(conn: &mut Connection) -> Result<(), Error> {
+    tracing::info!("Adding hashtag ids to the keyword index of an older store.");
+    let tx = conn.transaction()?;
+    tx.execute_batch(
+        "DELETE FROM tag_ids;
+         INSERT INTO tag_ids (tag) SELECT DISTINCT tag FROM tags;
+         DROP TABLE IF EXISTS temp.post_tags;
+         CREATE TEMP TABLE post_tags (rid INTEGER PRIMARY KEY, tags BLOB NOT NULL);",
+    )?;
+    {
+        let ids: HashMap<String, i64> = tx
+            .prepare("SELECT tag, id FROM tag_ids")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut read = tx.prepare("SELECT rid, tag FROM tags INDEXED BY tags_rid ORDER BY rid")?;
+        let mut ins = tx.prepare("INSERT INTO temp.post_tags (rid, tags) VALUES (?1, ?2)")?;
+        let mut flush = |rid: i64, post: &mut Vec<i64>| -> Result<(), Error> {
+            post.sort_unstable();
+            post.dedup();
+            if let Some(blob) = tag_blob(post) {
+                ins.execute(rusqlite::params![rid, blob])?;
+            }
+            post.clear();
+            Ok(())
+        };
+        let mut rows = read.query([])?;
+        let (mut cur, mut post): (Option<i64>, Vec<i64>) = (None, Vec::new());
+        while let Some(r) = rows.next()? {
+            let (rid, tag): (i64, String) = (r.get(0)?, r.get(1)?);
+            if cur.is_some_and(|c| c != rid) {
+                flush(cur.unwrap_or_default(), &mut post)?;
+            }
+            cur = Some(rid);
+            post.extend(ids.get(&tag));
+        }
+        if let Some(rid) = cur {
+            flush(rid, &mut post)?;
+        }
+    }
+    tx.execute_batch("ALTER TABLE post_words RENAME TO post_words_v1;")?;
+    tx.execute_batch(SCHEMA)?;
+    tx.execute_batch(
+        "INSERT INTO post_words (word, label, t, rid, qlat, qlon, c32, tags)
+             SELECT w.word, w.label, w.t, w.rid, w.qlat, w.qlon, w.c32, g.tags
+             FROM post_words_v1 w LEFT JOIN temp.post_tags g ON g.rid = w.rid;
+         DROP TABLE post_words_v1;
+         DROP TABLE temp.post_tags;",
+    )?;
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (k, v) VALUES ('words', ?1)",
+        [WORDS_VERSION],
+    )?;
+    tx.commit()?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
 /// Builds the word tables from the stored posts when they were made by another version, or do not
 /// exist yet (a store written before them): old stores open and search as new ones do. Replaces
 /// the older FTS5 table (`posts_fts`, over the raw text) with `posts_words`.
@@ -1191,6 +1389,9 @@ pub(crate) fn rebuild_if_stale(conn: &mut Connection) -> Result<(), Error> {
         .optional()?;
     if v == Some(WORDS_VERSION) {
         return Ok(());
+    }
+    if v == Some(1) {
+        return add_tag_ids(conn);
     }
     let n: i64 = conn.query_row("SELECT count(*) FROM posts", [], |r| r.get(0))?;
     if n > 0 {
@@ -1251,6 +1452,13 @@ pub(crate) fn rebuild_if_stale(conn: &mut Connection) -> Result<(), Error> {
              FROM post_words w JOIN tags g ON g.rid = w.rid
              GROUP BY w.word, b, g.tag, w.label;"
     ))?;
+    if n > 0 {
+        // One post at a time left FTS5 with many segments: merge them, as a bulk load does.
+        tx.execute(
+            "INSERT INTO posts_words (posts_words) VALUES ('optimize')",
+            [],
+        )?;
+    }
     tx.execute(
         "INSERT OR REPLACE INTO meta (k, v) VALUES ('words', ?1)",
         [WORDS_VERSION],
@@ -1505,7 +1713,7 @@ mod tests {
                 "-180,-90,180,90",
                 "-179,-89,179,89",
             ] {
-                for (zoom, max) in [("3", "0"), ("9", "0"), ("12", "10000")] {
+                for (zoom, max) in [("3", "0"), ("6", "10000"), ("9", "0"), ("12", "10000")] {
                     queries.push(vec![
                         ("q", word),
                         ("bbox", bbox),
@@ -1581,6 +1789,26 @@ mod tests {
             assert_eq!(answer(&rolled, q).await, answer(&plain, q).await, "{q:?}");
         }
         assert_eq!(summaries(&rolled).await, want);
+    }
+
+    #[test]
+    fn subtract_leaves_what_the_holes_do_not_cover() {
+        let r = [(0, 10), (20, 30), (40, 50)];
+        assert_eq!(subtract(&r, &[]), r.to_vec());
+        assert_eq!(
+            subtract(&r, &[(0, 2), (5, 6), (9, 21), (29, 30), (45, 60)]),
+            vec![(2, 5), (6, 9), (21, 29), (40, 45)]
+        );
+        assert_eq!(subtract(&r, &[(0, 100)]), vec![]);
+    }
+
+    #[test]
+    fn tag_blobs_round_trip() {
+        let ids = [1, 2, 127, 128, 300, 16_383, 16_384, 1 << 40];
+        let mut back = Vec::new();
+        each_tag_id(&tag_blob(&ids).unwrap(), |id| back.push(id));
+        assert_eq!(back, ids);
+        assert_eq!(tag_blob(&[]), None);
     }
 
     #[test]
