@@ -571,10 +571,12 @@ fn places_pay(conn: &Connection, word: &str, q: &GeoQuery) -> Result<bool, Error
     Ok(true)
 }
 
-/// `/api/geo` from `word`'s places (it must be a frequent word): the cells wholly inside the box
-/// are counted by SQLite, one aggregate per cell ([`inner_cells`]); the points in the rest of the
-/// key ranges covering the box are read and checked against the box, the time range and labels,
-/// and kept when their post `keep` accepts (`None`: all). An answer of points reads them all.
+/// `/api/geo` from `word`'s places (it must be a frequent word). The cells wholly inside the box
+/// ([`inner_tiles`]) need no point checked against it: with no post filter (`keep` `None`) they
+/// are counted by SQLite, one aggregate per cell; else their places are read unchecked. The places
+/// in the rest of the key ranges covering the box are read and checked against the box. All are
+/// checked against the time range and labels, and kept when their post `keep` accepts. An answer
+/// of points reads them all.
 fn geo_places(
     conn: &Connection,
     word: &str,
@@ -582,25 +584,36 @@ fn geo_places(
     keep: Option<&dyn Fn(i64) -> bool>,
 ) -> Result<crate::Geo, Error> {
     let cover = q.bbox.morton_ranges(PLACE_TILES);
-    let mut found = Found::default();
-    let inner = match keep {
-        None => inner_cells(conn, word, q, &mut found)?,
-        Some(_) => Vec::new(),
-    };
-    if !inner.is_empty() && found.total <= q.max_points as u64 {
-        // The answer is made of points: read them all, inner cells included.
-        found = Found::default();
-        place_rows(conn, word, q, &cover, keep, &mut found)?;
-        return found.finish(conn, q);
+    let inner = inner_tiles(q);
+    let mut inner_ranges: Vec<(u64, u64)> = Vec::new();
+    for &(a, b, _, _) in &inner {
+        match inner_ranges.last_mut() {
+            Some(last) if last.1 == a => last.1 = b,
+            _ => inner_ranges.push((a, b)),
+        }
     }
-    place_rows(conn, word, q, &subtract(&cover, &inner), keep, &mut found)?;
+    let mut found = Found::default();
+    match keep {
+        None => {
+            count_inner(conn, word, q, &inner, &mut found)?;
+            if !inner.is_empty() && found.total <= q.max_points as u64 {
+                // The answer is made of points: read them all, inner cells included.
+                found = Found::default();
+                place_rows(conn, word, q, &cover, None, true, &mut found)?;
+                return found.finish(conn, q);
+            }
+        }
+        Some(_) => place_rows(conn, word, q, &inner_ranges, keep, false, &mut found)?,
+    }
+    let edges = subtract(&cover, &inner_ranges);
+    place_rows(conn, word, q, &edges, keep, true, &mut found)?;
     found.finish(conn, q)
 }
 
-/// Most cells counted one aggregate each by [`inner_cells`] (a seek each, even when empty).
+/// Most cells wholly inside a box that [`inner_tiles`] lists (each costs a seek, even when empty).
 const INNER_CELLS: u64 = 1_024;
 
-/// The finest precision [`inner_cells`] serves: finer cells are small, few points each, and
+/// The finest precision [`inner_tiles`] serves: finer cells are small, few points each, and
 /// finding the tiles inside the box walks every column and row of the level.
 const INNER_MAX_LEVEL: u8 = 12;
 
@@ -625,39 +638,47 @@ fn label_time_conds(f: &Filters) -> (String, Vec<Value>) {
     (sql, ps)
 }
 
-/// Sums into `found` the places in the cells (at the answer's precision) wholly inside the box,
-/// one aggregate query per cell, and returns their key ranges (sorted, merged). None when the box
-/// crosses the antimeridian or holds more than [`INNER_CELLS`] such cells.
-fn inner_cells(
+/// The cells (tiles at the answer's precision) wholly inside the box, as key ranges with their
+/// column and row, in key order: every point in them is in the box. None when the box crosses the
+/// antimeridian, the precision is finer than [`INNER_MAX_LEVEL`] or there are more than
+/// [`INNER_CELLS`].
+fn inner_tiles(q: &GeoQuery) -> Vec<(u64, u64, u32, u32)> {
+    let p = q.precision();
+    if q.bbox.west > q.bbox.east || p > INNER_MAX_LEVEL {
+        return Vec::new();
+    }
+    let Some(i) = interior(&q.bbox, p) else {
+        return Vec::new();
+    };
+    if u64::from(i.x1 - i.x0 + 1) * u64::from(i.y1 - i.y0 + 1) > INNER_CELLS {
+        return Vec::new();
+    }
+    let shift = 2 * u32::from(MAX_ZOOM - p);
+    let mut out: Vec<(u64, u64, u32, u32)> = Vec::new();
+    for x in i.x0..=i.x1 {
+        out.extend((i.y0..=i.y1).map(|y| {
+            let k = morton(x, y);
+            (k << shift, (k + 1) << shift, x, y)
+        }));
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Sums into `found` the places in the `inner` cells ([`inner_tiles`]), one aggregate query each.
+fn count_inner(
     conn: &Connection,
     word: &str,
     q: &GeoQuery,
+    inner: &[(u64, u64, u32, u32)],
     found: &mut Found,
-) -> Result<Vec<(u64, u64)>, Error> {
-    let p = q.precision();
-    if q.bbox.west > q.bbox.east || p > INNER_MAX_LEVEL {
-        return Ok(Vec::new());
-    }
-    let Some(i) = interior(&q.bbox, p) else {
-        return Ok(Vec::new());
-    };
-    if u64::from(i.x1 - i.x0 + 1) * u64::from(i.y1 - i.y0 + 1) > INNER_CELLS {
-        return Ok(Vec::new());
-    }
+) -> Result<(), Error> {
     let (conds, cps) = label_time_conds(&q.filters);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT sum(label = 0), sum(label = 1), sum(label = 2), total(c32) FROM word_places
          WHERE word = ? AND m >= ? AND m < ?{conds}"
     ))?;
-    let shift = 2 * u32::from(MAX_ZOOM - p);
-    let mut keys: Vec<(u64, u32, u32)> = Vec::new();
-    for x in i.x0..=i.x1 {
-        keys.extend((i.y0..=i.y1).map(|y| (morton(x, y), x, y)));
-    }
-    keys.sort_unstable();
-    let mut ranges: Vec<(u64, u64)> = Vec::new();
-    for (k, x, y) in keys {
-        let (a, b) = (k << shift, (k + 1) << shift);
+    for &(a, b, x, y) in inner {
         let mut ps = vec![
             Value::Text(word.to_owned()),
             Value::Integer(a as i64),
@@ -678,12 +699,8 @@ fn inner_cells(
             c.1 += s;
             found.total += n;
         }
-        match ranges.last_mut() {
-            Some(last) if last.1 == a => last.1 = b,
-            _ => ranges.push((a, b)),
-        }
     }
-    Ok(ranges)
+    Ok(())
 }
 
 /// Sorted disjoint half-open ranges `ranges` minus `holes` (sorted, disjoint).
@@ -714,23 +731,37 @@ fn subtract(ranges: &[(u64, u64)], holes: &[(u64, u64)]) -> Vec<(u64, u64)> {
     out
 }
 
-/// Reads `word`'s places in the key ranges `ranges` into `found`: each checked against the box,
-/// the filters and `keep`.
+/// Reads `word`'s places in the key ranges `ranges` into `found`: each checked against the
+/// filters, `keep` and, when `check`, the box. Places come in key order, so the points of one
+/// cell mostly come together: they are summed in a run before the cell's sums are looked up.
 fn place_rows(
     conn: &Connection,
     word: &str,
     q: &GeoQuery,
     ranges: &[(u64, u64)],
     keep: Option<&dyn Fn(i64) -> bool>,
+    check: bool,
     found: &mut Found,
 ) -> Result<(), Error> {
     let e = q.bbox.encoded();
     let (conds, cps) = label_time_conds(&q.filters);
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT m, rid, label, qlat, qlon, c32 FROM word_places
-         WHERE word = ? AND m >= ? AND m < ?{conds}"
+        "SELECT m, rid, label, c32{} FROM word_places WHERE word = ? AND m >= ? AND m < ?{conds}",
+        if check { ", qlat, qlon" } else { "" }
     ))?;
     let shift = MAX_ZOOM - q.precision();
+    // The current run: cell, counts per label code, compound sum.
+    let mut run: Option<((u32, u32), [u64; 3], f64)> = None;
+    let flush = |run: Option<((u32, u32), [u64; 3], f64)>, found: &mut Found| -> Result<(), Error> {
+        if let Some((cell, ns, s)) = run {
+            let c = found.cells.entry(cell).or_default();
+            for (code, n) in ns.into_iter().enumerate() {
+                c.0.add(code_label(code as i64)?, n);
+            }
+            c.1 += s;
+        }
+        Ok(())
+    };
     for &(a, b) in ranges {
         let mut ps = vec![
             Value::Text(word.to_owned()),
@@ -741,14 +772,30 @@ fn place_rows(
         let mut rows = stmt.query(params_from_iter(ps))?;
         while let Some(r) = rows.next()? {
             let rid: i64 = r.get(1)?;
-            if !e.contains(r.get(3)?, r.get(4)?) || keep.is_some_and(|k| !k(rid)) {
+            if (check && !e.contains(r.get(4)?, r.get(5)?)) || keep.is_some_and(|k| !k(rid)) {
                 continue;
             }
             let (x, y) = unmorton(r.get::<_, i64>(0)? as u64);
-            found.add(q, rid, (x >> shift, y >> shift), r.get(2)?, r.get(5)?)?;
+            let cell = (x >> shift, y >> shift);
+            let label: i64 = r.get(2)?;
+            let Some(slot) = usize::try_from(label).ok().filter(|l| *l < 3) else {
+                return Err(Error::Shape(format!("label code {label} in the database")));
+            };
+            found.total += 1;
+            if found.rids.len() <= q.max_points {
+                found.rids.push(rid);
+            }
+            if run.as_ref().is_none_or(|(c, _, _)| *c != cell) {
+                flush(run.take(), found)?;
+                run = Some((cell, [0; 3], 0.0));
+            }
+            if let Some((_, ns, s)) = run.as_mut() {
+                ns[slot] += 1;
+                *s += r.get::<_, f64>(3)?;
+            }
         }
     }
-    Ok(())
+    flush(run, found)
 }
 
 /// The points found by a box read of postings: their count, the first of their row ids, and
