@@ -254,6 +254,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         (
             "geo",
+            "all but the poles zoom 3, q=christmas",
+            vec![
+                ("bbox", "-180,-80,180,80"),
+                ("zoom", "3"),
+                ("q", "christmas"),
+            ],
+        ),
+        (
+            "geo",
             "europe zoom 4, q=christmas, one day",
             vec![
                 ("bbox", "-12,35,20,60"),

@@ -462,68 +462,14 @@ fn is_geo_word(conn: &Connection, word: &str) -> Result<bool, Error> {
         .is_some())
 }
 
-/// `/api/geo` cells over the whole world for a frequent word: whole hours from `roll_word_geo`, the
-/// partial hours at the range's edges from the posting list (the whole world holds every located
-/// post, as the rollup does). `None` when that rollup cannot answer
-/// (another box, a precision finer than its level, a word without one) or when the answer is made
-/// of points (the caller reads them).
-fn world_cells(conn: &Connection, word: &str, q: &GeoQuery) -> Result<Option<crate::Geo>, Error> {
-    let b = &q.bbox;
-    let whole = b.west <= -180.0 && b.east >= 180.0 && b.south <= -90.0 && b.north >= 90.0;
-    let p = q.precision();
-    if !whole || p > WORD_GEO_LEVEL || !is_geo_word(conn, word)? {
-        return Ok(None);
-    }
-    let f = &q.filters;
-    let codes = label_codes(f);
-    let before = word_params(word, &codes);
-    let m = marks(codes.len());
-    let read = RangeRead {
-        hours: format!(
-            "SELECT x, y, label, n, s FROM roll_word_geo
-             WHERE word = ? AND label IN ({m}) AND h >= ? AND h < ?"
-        ),
-        minutes: None,
-        rows: format!(
-            "SELECT qlat, qlon, label, 1, c32 FROM post_words
-             WHERE word = ? AND label IN ({m}) AND t >= ? AND t < ? AND qlat IS NOT NULL"
-        ),
-        before: &before,
-        after: &[],
-    };
-    let up = WORD_GEO_LEVEL - p;
-    let mut cells = CellSums::new();
-    read.each(conn, f.from_ms, f.to_ms, |piece, r| {
-        let (x, y) = match piece {
-            Piece::Hours(..) => (r.get::<_, u32>(0)? >> up, r.get::<_, u32>(1)? >> up),
-            Piece::Minutes(..) | Piece::Raw(..) => {
-                let t = Tile::of(r.get(0)?, r.get(1)?, MAX_ZOOM);
-                let shift = MAX_ZOOM - p;
-                (t.x >> shift, t.y >> shift)
-            }
-        };
-        let n: i64 = r.get(3)?;
-        let c = cells.entry((x, y)).or_default();
-        c.0.add(code_label(r.get(2)?)?, n.max(0) as u64);
-        c.1 += r.get::<_, f64>(4)?;
-        Ok(())
-    })?;
-    let total: u64 = cells.values().map(|c| c.0.total()).sum();
-    if total <= q.max_points as u64 {
-        return Ok(None);
-    }
-    Ok(Some(crate::Geo::from_cells(total, p, raw_cells(p, cells))))
-}
-
-/// `/api/geo` for a one-word search: the world map of a frequent word from its geotile rollup;
-/// other boxes from its places in the box ([`geo_places`]) or, when they would cost more (a short
-/// time range), from one pass over its postings in the range (by label and time), as for every
-/// rarer word. Cells are summed here; the wide rows are read only for an answer of points.
+/// `/api/geo` for a one-word search. A frequent word's map comes from its places
+/// ([`geo_places`], with the geotile rollup for the cells inside the box when the precision is at
+/// most its level), unless reading them would cost more than its postings in the time range
+/// ([`places_pay`]); every other map from one pass over the word's postings in the range (by label
+/// and time). Cells are summed here; the wide rows are read only for an answer of points.
 pub(crate) fn geo(conn: &Connection, word: &str, q: &GeoQuery) -> Result<crate::Geo, Error> {
-    if let Some(g) = world_cells(conn, word, q)? {
-        return Ok(g);
-    }
-    if places_pay(conn, word, q)? {
+    let rolled = q.precision() <= WORD_GEO_LEVEL && q.bbox.west <= q.bbox.east;
+    if is_geo_word(conn, word)? && (rolled || places_pay(conn, word, q)?) {
         return geo_places(conn, word, q, None);
     }
     geo_scan(conn, word, q, |_| true)
@@ -584,7 +530,7 @@ fn geo_places(
     keep: Option<&dyn Fn(i64) -> bool>,
 ) -> Result<crate::Geo, Error> {
     let cover = q.bbox.morton_ranges(PLACE_TILES);
-    let inner = inner_tiles(q);
+    let mut inner = inner_tiles(q);
     let mut inner_ranges: Vec<(u64, u64)> = Vec::new();
     for &(a, b, _, _) in &inner {
         match inner_ranges.last_mut() {
@@ -595,9 +541,20 @@ fn geo_places(
     let mut found = Found::default();
     match keep {
         None => {
-            count_inner(conn, word, q, &inner, &mut found)?;
+            if q.precision() <= WORD_GEO_LEVEL {
+                count_inner_rolled(conn, word, q, &inner, &mut found)?;
+            } else if inner.len() <= INNER_QUERIES {
+                count_inner(conn, word, q, &inner, &mut found)?;
+            } else {
+                inner.clear();
+                inner_ranges.clear();
+            }
             if !inner.is_empty() && found.total <= q.max_points as u64 {
-                // The answer is made of points: read them all, inner cells included.
+                // The answer is made of points: read them all, inner cells included, from the
+                // places or (a short time range) the postings.
+                if !places_pay(conn, word, q)? {
+                    return geo_scan(conn, word, q, |_| true);
+                }
                 found = Found::default();
                 place_rows(conn, word, q, &cover, None, true, &mut found)?;
                 return found.finish(conn, q);
@@ -610,8 +567,14 @@ fn geo_places(
     found.finish(conn, q)
 }
 
-/// Most cells wholly inside a box that [`inner_tiles`] lists (each costs a seek, even when empty).
-const INNER_CELLS: u64 = 1_024;
+/// Most cells wholly inside a box that [`inner_tiles`] lists: every cell of a level-6 map (the
+/// finest a map of the whole world gets, whose inner cells come from the rollup); finer ones cost
+/// an aggregate query each, even when empty.
+const INNER_CELLS: u64 = 4_096;
+
+/// Most inner cells counted by one aggregate query each ([`count_inner`]); beyond, their places
+/// are read.
+const INNER_QUERIES: usize = 1_024;
 
 /// The finest precision [`inner_tiles`] serves: finer cells are small, few points each, and
 /// finding the tiles inside the box walks every column and row of the level.
@@ -663,6 +626,68 @@ fn inner_tiles(q: &GeoQuery) -> Vec<(u64, u64, u32, u32)> {
     }
     out.sort_unstable();
     out
+}
+
+/// Sums into `found` the posts in the `inner` cells ([`inner_tiles`]) when the answer's precision
+/// is at most [`WORD_GEO_LEVEL`]: whole hours from `roll_word_geo` (its tiles nest in the cells),
+/// the partial hours at the range's edges from the posting list.
+fn count_inner_rolled(
+    conn: &Connection,
+    word: &str,
+    q: &GeoQuery,
+    inner: &[(u64, u64, u32, u32)],
+    found: &mut Found,
+) -> Result<(), Error> {
+    let (Some(x0), Some(x1)) = (
+        inner.iter().map(|t| t.2).min(),
+        inner.iter().map(|t| t.2).max(),
+    ) else {
+        return Ok(());
+    };
+    let (Some(y0), Some(y1)) = (
+        inner.iter().map(|t| t.3).min(),
+        inner.iter().map(|t| t.3).max(),
+    ) else {
+        return Ok(());
+    };
+    let p = q.precision();
+    let f = &q.filters;
+    let codes = label_codes(f);
+    let before = word_params(word, &codes);
+    let m = marks(codes.len());
+    let read = RangeRead {
+        hours: format!(
+            "SELECT x, y, label, n, s FROM roll_word_geo
+             WHERE word = ? AND label IN ({m}) AND h >= ? AND h < ?"
+        ),
+        minutes: None,
+        rows: format!(
+            "SELECT qlat, qlon, label, 1, c32 FROM post_words
+             WHERE word = ? AND label IN ({m}) AND t >= ? AND t < ? AND qlat IS NOT NULL"
+        ),
+        before: &before,
+        after: &[],
+    };
+    let up = WORD_GEO_LEVEL - p;
+    read.each(conn, f.from_ms, f.to_ms, |piece, r| {
+        let (x, y) = match piece {
+            Piece::Hours(..) => (r.get::<_, u32>(0)? >> up, r.get::<_, u32>(1)? >> up),
+            Piece::Minutes(..) | Piece::Raw(..) => {
+                let t = Tile::of(r.get(0)?, r.get(1)?, MAX_ZOOM);
+                let shift = MAX_ZOOM - p;
+                (t.x >> shift, t.y >> shift)
+            }
+        };
+        if !(x0..=x1).contains(&x) || !(y0..=y1).contains(&y) {
+            return Ok(());
+        }
+        let n = r.get::<_, i64>(3)?.max(0) as u64;
+        let c = found.cells.entry((x, y)).or_default();
+        c.0.add(code_label(r.get(2)?)?, n);
+        c.1 += r.get::<_, f64>(4)?;
+        found.total += n;
+        Ok(())
+    })
 }
 
 /// Sums into `found` the places in the `inner` cells ([`inner_tiles`]), one aggregate query each.
@@ -752,16 +777,17 @@ fn place_rows(
     let shift = MAX_ZOOM - q.precision();
     // The current run: cell, counts per label code, compound sum.
     let mut run: Option<((u32, u32), [u64; 3], f64)> = None;
-    let flush = |run: Option<((u32, u32), [u64; 3], f64)>, found: &mut Found| -> Result<(), Error> {
-        if let Some((cell, ns, s)) = run {
-            let c = found.cells.entry(cell).or_default();
-            for (code, n) in ns.into_iter().enumerate() {
-                c.0.add(code_label(code as i64)?, n);
+    let flush =
+        |run: Option<((u32, u32), [u64; 3], f64)>, found: &mut Found| -> Result<(), Error> {
+            if let Some((cell, ns, s)) = run {
+                let c = found.cells.entry(cell).or_default();
+                for (code, n) in ns.into_iter().enumerate() {
+                    c.0.add(code_label(code as i64)?, n);
+                }
+                c.1 += s;
             }
-            c.1 += s;
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     for &(a, b) in ranges {
         let mut ps = vec![
             Value::Text(word.to_owned()),
