@@ -11,16 +11,18 @@
 //!   partial hours at its edges from the posting list.
 //! - `roll_word_geo (word, label, h, x, y, n, s)`: counts per hour, geotile (level
 //!   [`WORD_GEO_LEVEL`]) and label, for the words found in at least a set number of posts
-//!   (`geo_words`; [`WORD_GEO_MIN_POSTS`] by default), kept on every write: the world map of a
-//!   frequent word sums these instead of reading its whole posting list. A word gets its rollup
-//!   (built from its posting list) in the write that brings it to that count.
+//!   (`geo_words`; [`WORD_GEO_MIN_POSTS`] by default), kept on every write: the cells of a frequent
+//!   word's map that lie wholly inside the box (all of them for the whole world) sum these instead
+//!   of reading its postings, when the map's precision is at most that level. A word gets its
+//!   rollup (built from its posting list) in the write that brings it to that count.
 //! - `word_places (word, m, rid, label, t, qlat, qlon, c32)`: the located postings of the same
 //!   frequent words again, clustered by the Morton key `m` of their level-29 tile
-//!   ([`crate::geo::morton`]): a map of a box smaller than the world reads the few key ranges that
-//!   cover the box ([`crate::geo::Bbox::morton_ranges`]) and checks each point against it, instead
-//!   of the word's whole posting list. Kept, and built, with `roll_word_geo`.
+//!   ([`crate::geo::morton`]): the rest of a map reads the few key ranges that cover the box
+//!   ([`crate::geo::Bbox::morton_ranges`]) and checks each point against it, instead of the word's
+//!   whole posting list; finer cells wholly inside the box are one `count` each. Kept, and built,
+//!   with `roll_word_geo`.
 //! - `posts_words`: FTS5 over the same words (contentless, `detail=none`), for searches of several
-//!   words: it gives the posts holding all of them (sorted row ids), and every answer walks the
+//!   words: it gives the posts holding all of them (a set of row ids), and every answer walks the
 //!   rarest word's posting list against that list (the newest posts newest-first, stopping once the
 //!   page is full); the top hashtags are counted from the `tags` of those postings.
 //!
