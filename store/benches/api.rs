@@ -3,7 +3,8 @@
 //! `scripts/bench-dashboard` runs it: it fills `target/bench-dashboard/store.sqlite` with
 //! `BENCH_POSTS` seeded posts (1,000,000 by default; the file is reused when it already holds
 //! them), then runs each API query `BENCH_RUNS` times and prints p50 / p95 / max in milliseconds,
-//! including the JSON encoding of the answer.
+//! including the JSON encoding of the answer. `BENCH_ONLY=text` runs only the cases whose
+//! "endpoint query" holds `text`.
 
 use std::io::Write;
 use std::time::Instant;
@@ -88,6 +89,18 @@ fn doc(r: &mut Rng, i: u64) -> Option<IndexDoc> {
     Some(d)
 }
 
+/// CPU time run by this process's threads so far, in nanoseconds (Linux `schedstat`; 0 elsewhere).
+fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
 fn params(pairs: &[(&str, &str)]) -> RawParams {
     let m: serde_json::Map<String, Value> = pairs
         .iter()
@@ -136,6 +149,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             start.elapsed().as_secs_f64(),
             path.display()
         )?;
+    }
+    {
+        let c = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        let bytes: i64 = c.query_row(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            [],
+            |r| r.get(0),
+        )?;
+        writeln!(out, "store size: {bytes} bytes (page_count * page_size)")?;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -228,6 +253,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "europe zoom 4, q=christmas",
             vec![("bbox", "-12,35,20,60"), ("zoom", "4"), ("q", "christmas")],
         ),
+        // The same word on a small box (a few hundred points) and on a box over one day (its
+        // postings of that day cost less than its places in the box).
+        (
+            "geo",
+            "london zoom 10, q=christmas",
+            vec![
+                ("bbox", "-0.3,51.4,0.1,51.6"),
+                ("zoom", "10"),
+                ("q", "christmas"),
+            ],
+        ),
+        (
+            "geo",
+            "all but the poles zoom 3, q=christmas",
+            vec![
+                ("bbox", "-180,-80,180,80"),
+                ("zoom", "3"),
+                ("q", "christmas"),
+            ],
+        ),
+        (
+            "geo",
+            "europe zoom 4, q=christmas, one day",
+            vec![
+                ("bbox", "-12,35,20,60"),
+                ("zoom", "4"),
+                ("q", "christmas"),
+                ("from", "2024-12-26T00:00:00Z"),
+                ("to", "2024-12-27T00:00:00Z"),
+            ],
+        ),
         ("summary", "q=tokyo traffic", vec![("q", "tokyo traffic")]),
         (
             "summary",
@@ -244,6 +300,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "world zoom 2, q=merry christmas",
             vec![("zoom", "2"), ("q", "merry christmas")],
         ),
+        (
+            "geo",
+            "europe zoom 4, q=merry christmas",
+            vec![
+                ("bbox", "-12,35,20,60"),
+                ("zoom", "4"),
+                ("q", "merry christmas"),
+            ],
+        ),
         ("posts", "q=merry christmas", vec![("q", "merry christmas")]),
         (
             "posts",
@@ -253,18 +318,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     writeln!(
         out,
-        "{n} posts, {runs} runs each; milliseconds (query + JSON encoding)"
+        "{n} posts, {runs} runs each; milliseconds (query + JSON encoding); cpu: the process's CPU \
+         time per query, mean (what other jobs on the machine do not inflate)"
     )?;
     writeln!(
         out,
-        "{:<10} {:<34} {:>8} {:>8} {:>8} {:>9}",
-        "endpoint", "query", "p50", "p95", "max", "bytes"
+        "{:<10} {:<38} {:>8} {:>8} {:>8} {:>8} {:>9}",
+        "endpoint", "query", "p50", "p95", "max", "cpu", "bytes"
     )?;
     let mut worst = 0.0f64;
+    // BENCH_ONLY=text: only the cases whose "endpoint query" holds it (for profiling one).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     for (ep, name, p) in &cases {
+        if !format!("{ep} {name}").contains(&only) {
+            continue;
+        }
         let raw = params(p);
         let mut times = Vec::with_capacity(runs);
         let mut bytes = 0;
+        let cpu0 = cpu_ns();
         for _ in 0..runs {
             let t = Instant::now();
             let body = rt.block_on(async {
@@ -282,6 +354,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             times.push(t.elapsed().as_secs_f64() * 1000.0);
             bytes = body.len();
         }
+        let cpu = cpu_ns().saturating_sub(cpu0) as f64 / 1e6 / runs as f64;
         times.sort_by(f64::total_cmp);
         let pct = |q: f64| {
             times[((times.len() as f64 * q).ceil() as usize)
@@ -291,7 +364,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         worst = worst.max(pct(0.95));
         writeln!(
             out,
-            "{ep:<10} {name:<34} {:>8.1} {:>8.1} {:>8.1} {bytes:>9}",
+            "{ep:<10} {name:<38} {:>8.1} {:>8.1} {:>8.1} {cpu:>8.1} {bytes:>9}",
             pct(0.5),
             pct(0.95),
             times[times.len() - 1]

@@ -163,17 +163,54 @@ impl Bbox {
 
     /// Whether a quantised point is inside, exactly as Lucene's `LatLonPoint.newBoxQuery` decides.
     pub fn contains_q(&self, qlat: i32, qlon: i32) -> bool {
-        let r = self.encoded();
-        let lat = i64::from(qlat);
-        let lon = i64::from(qlon);
-        if lat < r.min_lat || lat > r.max_lat {
-            return false;
+        self.encoded().contains(qlat, qlon)
+    }
+
+    /// Ranges `[start, end)` of level-[`MAX_ZOOM`] Morton keys ([`morton`]), sorted and disjoint,
+    /// whose tiles hold every point inside the box: the tiles of the finest level at which the box
+    /// (widened by far more than float error) touches at most `max_tiles` of them, adjacent ones
+    /// merged. A reader of points kept in Morton order reads these ranges, then checks each point
+    /// against the box.
+    pub fn morton_ranges(&self, max_tiles: u64) -> Vec<(u64, u64)> {
+        let (w, e) = (self.west - COVER_MARGIN_DEG, self.east + COVER_MARGIN_DEG);
+        let (s, n) = (self.south - COVER_MARGIN_DEG, self.north + COVER_MARGIN_DEG);
+        let crosses = self.west > self.east;
+        let span = |z: u8| {
+            let last = (1u32 << z) - 1;
+            let cols = if crosses {
+                vec![(tile_x(w, z), last), (0, tile_x(e, z))]
+            } else {
+                vec![(tile_x(w, z), tile_x(e, z))]
+            };
+            (cols, (tile_y(n, z), tile_y(s, z)))
+        };
+        let count = |z: u8| {
+            let (cols, (y0, y1)) = span(z);
+            let w: u64 = cols.iter().map(|(a, b)| u64::from(b - a) + 1).sum();
+            w * (u64::from(y1 - y0) + 1)
+        };
+        let mut z = 0;
+        while z < MAX_ZOOM && count(z + 1) <= max_tiles {
+            z += 1;
         }
-        if r.crosses {
-            lon >= r.min_lon || lon <= r.max_lon
-        } else {
-            lon >= r.min_lon && lon <= r.max_lon
+        let (cols, (y0, y1)) = span(z);
+        let shift = 2 * u32::from(MAX_ZOOM - z);
+        let mut keys: Vec<u64> = Vec::new();
+        for (x0, x1) in cols {
+            for x in x0..=x1 {
+                keys.extend((y0..=y1).map(|y| morton(x, y)));
+            }
         }
+        keys.sort_unstable();
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        for k in keys {
+            let (a, b) = (k << shift, (k + 1) << shift);
+            match out.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => out.push((a, b)),
+            }
+        }
+        out
     }
 
     /// The encoded bounds a box query compares quantised values with.
@@ -203,6 +240,40 @@ impl Bbox {
     }
 }
 
+/// Degrees a box is widened by before the tiles holding its points are listed
+/// ([`Bbox::morton_ranges`]): far above the float error of decoding a point and of [`tile_y`].
+const COVER_MARGIN_DEG: f64 = 1e-6;
+
+/// The Morton (Z-order) key of a tile: the column's bits in the even places, the row's in the odd
+/// ones. A level-`z` tile's key shifted left by `2 * (MAX_ZOOM - z)` is the first key of the
+/// level-[`MAX_ZOOM`] tiles inside it, and those keys run up to the next tile's.
+pub fn morton(x: u32, y: u32) -> u64 {
+    spread(x) | (spread(y) << 1)
+}
+
+/// The column and row of a Morton key ([`morton`]).
+pub fn unmorton(m: u64) -> (u32, u32) {
+    (squeeze(m), squeeze(m >> 1))
+}
+
+fn spread(v: u32) -> u64 {
+    let mut v = u64::from(v);
+    v = (v | (v << 16)) & 0x0000_ffff_0000_ffff;
+    v = (v | (v << 8)) & 0x00ff_00ff_00ff_00ff;
+    v = (v | (v << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+    v = (v | (v << 2)) & 0x3333_3333_3333_3333;
+    (v | (v << 1)) & 0x5555_5555_5555_5555
+}
+
+fn squeeze(m: u64) -> u32 {
+    let mut v = m & 0x5555_5555_5555_5555;
+    v = (v | (v >> 1)) & 0x3333_3333_3333_3333;
+    v = (v | (v >> 2)) & 0x0f0f_0f0f_0f0f_0f0f;
+    v = (v | (v >> 4)) & 0x00ff_00ff_00ff_00ff;
+    v = (v | (v >> 8)) & 0x0000_ffff_0000_ffff;
+    ((v | (v >> 16)) & 0xffff_ffff) as u32
+}
+
 /// Encoded box bounds (inclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncodedBox {
@@ -216,6 +287,22 @@ pub struct EncodedBox {
     pub max_lon: i64,
     /// Whether west > east.
     pub crosses: bool,
+}
+
+impl EncodedBox {
+    /// Whether a quantised point is inside, exactly as Lucene's `LatLonPoint.newBoxQuery` decides.
+    pub fn contains(&self, qlat: i32, qlon: i32) -> bool {
+        let lat = i64::from(qlat);
+        let lon = i64::from(qlon);
+        if lat < self.min_lat || lat > self.max_lat {
+            return false;
+        }
+        if self.crosses {
+            lon >= self.min_lon || lon <= self.max_lon
+        } else {
+            lon >= self.min_lon && lon <= self.max_lon
+        }
+    }
 }
 
 #[cfg(test)]
@@ -277,5 +364,100 @@ mod tests {
         assert!(Bbox::WORLD.contains_q(encode_lat(90.0), encode_lon(180.0)));
         assert!(Bbox::WORLD.contains_q(encode_lat(-90.0), encode_lon(-180.0)));
         assert_eq!(Bbox::WORLD.tile_span(2), 16);
+    }
+
+    #[test]
+    fn morton_keys_round_trip_and_nest() {
+        for (x, y) in [
+            (0, 0),
+            (1, 0),
+            (0, 1),
+            (5, 9),
+            ((1 << 29) - 1, (1 << 29) - 1),
+        ] {
+            assert_eq!(unmorton(morton(x, y)), (x, y));
+        }
+        let (x, y) = (123_456_789 >> 2, 98_765_432 >> 2);
+        assert_eq!(morton(x, y) >> (2 * 20), morton(x >> 20, y >> 20));
+    }
+
+    /// Every point a box holds (edges and corners included, on both sides of the antimeridian)
+    /// lies in one of its Morton ranges, and the ranges stay few.
+    #[test]
+    fn morton_ranges_hold_every_point_of_the_box() {
+        let boxes = [
+            Bbox::WORLD,
+            Bbox {
+                west: -12.0,
+                south: 35.0,
+                east: 20.0,
+                north: 60.0,
+            },
+            Bbox {
+                west: -0.3,
+                south: 51.4,
+                east: 0.1,
+                north: 51.6,
+            },
+            Bbox {
+                west: 170.0,
+                south: -10.0,
+                east: -170.0,
+                north: 10.0,
+            },
+            Bbox {
+                west: -180.0,
+                south: 84.0,
+                east: 180.0,
+                north: 90.0,
+            },
+            Bbox {
+                west: 0.0,
+                south: 0.0,
+                east: 0.0,
+                north: 0.0,
+            },
+        ];
+        let mut seed = 7u64;
+        let mut unit = || {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for b in boxes {
+            let ranges = b.morton_ranges(64);
+            assert!(!ranges.is_empty() && ranges.len() <= 64, "{b:?} {ranges:?}");
+            assert!(ranges.windows(2).all(|w| w[0].1 < w[1].0), "{ranges:?}");
+            let e = b.encoded();
+            let lats = [e.min_lat, e.min_lat + 1, e.max_lat - 1, e.max_lat];
+            let lons = [e.min_lon, e.min_lon + 1, e.max_lon - 1, e.max_lon];
+            let mut points: Vec<(i64, i64)> = Vec::new();
+            for la in lats {
+                points.extend(lons.iter().map(|lo| (la, *lo)));
+            }
+            for _ in 0..2_000 {
+                let la = e.min_lat + ((e.max_lat - e.min_lat) as f64 * unit()) as i64;
+                let lo = if e.crosses {
+                    e.min_lon + ((1i64 << 32) as f64 * unit()) as i64
+                } else {
+                    e.min_lon + ((e.max_lon - e.min_lon) as f64 * unit()) as i64
+                };
+                points.push((la, lo));
+            }
+            for (la, lo) in points {
+                let wrap = |v: i64| ((v + (1 << 31)).rem_euclid(1 << 32) - (1 << 31)) as i32;
+                let (qlat, qlon) = (wrap(la), wrap(lo));
+                if !b.contains_q(qlat, qlon) {
+                    continue;
+                }
+                let t = Tile::of(qlat, qlon, MAX_ZOOM);
+                let k = morton(t.x, t.y);
+                assert!(
+                    ranges.iter().any(|(a, z)| (*a..*z).contains(&k)),
+                    "{b:?}: {qlat},{qlon}"
+                );
+            }
+        }
     }
 }

@@ -287,21 +287,12 @@ impl SqliteStore {
             let mut old_tags = tx.prepare_cached("SELECT tag FROM tags WHERE rid = ?1")?;
             let mut del_post = tx.prepare_cached("DELETE FROM posts WHERE rid = ?1")?;
             let mut del_tags = tx.prepare_cached("DELETE FROM tags WHERE rid = ?1")?;
-            let mut del_fts = tx.prepare_cached("DELETE FROM posts_words WHERE rowid = ?1")?;
-            let mut del_word = tx.prepare_cached(
-                "DELETE FROM post_words WHERE word = ?1 AND label = ?2 AND t = ?3 AND rid = ?4",
-            )?;
-            let mut ins_word = tx.prepare_cached(
-                "INSERT INTO post_words (word, label, t, rid, qlat, qlon, c32)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
+            let mut words = keyword::WordWrites::new(&tx);
             let mut ins = tx.prepare_cached(
                 "INSERT INTO posts (id, t, label, compound, c32, lat, lon, qlat, qlon, tx, ty, doc)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
             let mut ins_tag = tx.prepare_cached("INSERT INTO tags (tag, rid) VALUES (?1, ?2)")?;
-            let mut ins_fts =
-                tx.prepare_cached("INSERT INTO posts_words (rowid, words) VALUES (?1, ?2)")?;
             for r in rows {
                 type Old = (i64, String, i64, i64, f64, Option<u32>, Option<u32>);
                 let old: Option<Old> = find
@@ -330,12 +321,16 @@ impl SqliteStore {
                         .and_then(|v| v.get("text").and_then(|t| t.as_str()).map(text_words))
                         .unwrap_or_default();
                     deltas.add(-1, t, label, c32, tx_.zip(ty_), &tags, &old_words);
-                    for w in &old_words {
-                        del_word.execute(params![w, label, t, rid])?;
-                    }
+                    words.remove(&keyword::Posting {
+                        rid,
+                        label,
+                        t,
+                        c32,
+                        point: tx_.zip(ty_).map(|(x, y)| (0, 0, x, y)),
+                        words: &old_words,
+                    })?;
                     del_post.execute([rid])?;
                     del_tags.execute([rid])?;
-                    del_fts.execute([rid])?;
                 }
                 let (lat, lon, qlat, qlon, tx_, ty_) = match r.point {
                     Some((lat, lon, qa, qo, x, y)) => {
@@ -361,18 +356,17 @@ impl SqliteStore {
                 for tag in &r.tags {
                     ins_tag.execute(params![tag, rid])?;
                 }
-                for w in &r.words {
-                    ins_word.execute(params![
-                        w,
-                        r.label,
-                        r.t,
+                words.insert(
+                    &keyword::Posting {
                         rid,
-                        qlat,
-                        qlon,
-                        as_f32(r.compound)
-                    ])?;
-                }
-                ins_fts.execute(params![rid, r.words.join(" ")])?;
+                        label: r.label,
+                        t: r.t,
+                        c32: as_f32(r.compound),
+                        point: r.point.map(|p| (p.2, p.3, p.4, p.5)),
+                        words: &r.words,
+                    },
+                    &r.tags,
+                )?;
                 deltas.add(
                     1,
                     r.t,
