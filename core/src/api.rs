@@ -45,9 +45,12 @@
 //! assert!(api::is_error(&bad));
 //! ```
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::sentiment::{CompatLabel, Evidence, EvidenceKind, Label, Method};
 use crate::{Error, IndexDoc, Post, Sentiment};
 
 /// The request format version this core speaks; also the plain module's `abi_version`.
@@ -210,8 +213,104 @@ pub fn score_json(text: &str, lang: Option<&str>) -> String {
 /// Appends the score of `text` (or the error object) to `out`.
 fn write_score(out: &mut Vec<u8>, text: &str, lang: Option<&str>) {
     match score_value(text, lang) {
-        Ok(s) => write_json(out, &s),
+        Ok(s) => write_sentiment(out, &s),
         Err(e) => write_json(out, &ErrorObject { error: &e }),
+    }
+}
+
+/// Appends `s` as JSON to `out`: the bytes serde_json writes for it (the
+/// `sentiment_writer_matches_serde` test checks it), without serde's per-field machinery. The
+/// keys and the enums' names are fixed, so they are copied whole; the strings and numbers still go
+/// through serde_json. A score is the most frequent result, and serde spent about 120 instructions
+/// on each short string (keys included), more than scoring an empty text.
+fn write_sentiment(out: &mut Vec<u8>, s: &Sentiment) {
+    // Destructured whole, so a new field fails to compile here rather than go missing.
+    let Sentiment {
+        label,
+        compound,
+        positive,
+        neutral,
+        negative,
+        method,
+        lexicon_applied,
+        compat,
+        evidence,
+        emoji,
+    } = s;
+    out.extend_from_slice(match label {
+        Label::Positive => br#"{"label":"positive","compound":"#,
+        Label::Neutral => br#"{"label":"neutral","compound":"#,
+        Label::Negative => br#"{"label":"negative","compound":"#,
+    });
+    write_f64(out, *compound);
+    out.extend_from_slice(br#","positive":"#);
+    write_f64(out, *positive);
+    out.extend_from_slice(br#","neutral":"#);
+    write_f64(out, *neutral);
+    out.extend_from_slice(br#","negative":"#);
+    write_f64(out, *negative);
+    out.extend_from_slice(match method {
+        Method::Emoticon => br#","method":"emoticon","lexicon_applied":"#,
+        Method::Lexicon => br#","method":"lexicon","lexicon_applied":"#,
+        Method::None => br#","method":"none","lexicon_applied":"#,
+    });
+    out.extend_from_slice(if *lexicon_applied { b"true" } else { b"false" });
+    out.extend_from_slice(match compat {
+        CompatLabel::Positive => br#","compat":"Positive","evidence":["#,
+        CompatLabel::Negative => br#","compat":"Negative","evidence":["#,
+        CompatLabel::Neutral => br#","compat":"Neutral","evidence":["#,
+        CompatLabel::Confused => br#","compat":"Confused","evidence":["#,
+    });
+    for (i, e) in evidence.iter().enumerate() {
+        let Evidence {
+            token,
+            valence,
+            kind,
+        } = e;
+        out.extend_from_slice(if i == 0 {
+            br#"{"token":"#
+        } else {
+            br#",{"token":"#
+        });
+        write_str(out, token);
+        out.extend_from_slice(br#","valence":"#);
+        write_f64(out, *valence);
+        out.extend_from_slice(match kind {
+            EvidenceKind::Word => br#","kind":"word"}"#,
+            EvidenceKind::Idiom => br#","kind":"idiom"}"#,
+            EvidenceKind::Emoticon => br#","kind":"emoticon"}"#,
+            EvidenceKind::Emoji => br#","kind":"emoji"}"#,
+        });
+    }
+    out.extend_from_slice(br#"],"emoji":["#);
+    for (i, e) in emoji.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, e);
+    }
+    out.extend_from_slice(b"]}");
+}
+
+/// Appends `v` as serde_json writes an `f64`.
+fn write_f64(out: &mut Vec<u8>, v: f64) {
+    use serde::Serializer as _;
+    // Writing into a `Vec` cannot fail.
+    let _ = serde_json::Serializer::new(&mut *out).serialize_f64(v);
+}
+
+/// Appends `s` as a JSON string, as serde_json writes it: a string with nothing to escape (no `"`,
+/// `\` or control character, the usual case) is copied whole; any other goes through serde_json.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        use serde::Serializer as _;
+        // Writing into a `Vec` cannot fail.
+        let _ = serde_json::Serializer::new(&mut *out).serialize_str(s);
     }
 }
 
@@ -222,11 +321,16 @@ pub fn score_bytes_json(text: &[u8], lang: Option<&str>) -> String {
 
 fn score_bytes(text: &[u8], lang: Option<&str>) -> Vec<u8> {
     let mut out = result_buffer();
-    match check_text(text) {
-        Ok(t) => write_score(&mut out, t, lang),
-        Err(e) => write_json(&mut out, &ErrorObject { error: &e }),
-    }
+    write_score_bytes(&mut out, text, lang);
     out
+}
+
+/// Appends the score of `text` given as bytes (or the error object) to `out`.
+fn write_score_bytes(out: &mut Vec<u8>, text: &[u8], lang: Option<&str>) {
+    match check_text(text) {
+        Ok(t) => write_score(out, t, lang),
+        Err(e) => write_json(out, &ErrorObject { error: &e }),
+    }
 }
 
 /// One item of a batch, read in place: a bare string, or an object with a string `text` and a
@@ -260,39 +364,51 @@ pub fn score_batch_json(items: &[u8]) -> String {
 }
 
 fn score_batch(items: &[u8]) -> Vec<u8> {
-    let error = |e: ApiError| json_bytes(&ErrorObject { error: &e });
+    let mut out = Vec::new();
+    write_batch(&mut out, items);
+    out
+}
+
+/// Appends the result of a batch (or its one error object) to `out`.
+fn write_batch(out: &mut Vec<u8>, items: &[u8]) {
     let values: Vec<Value> = match parse_body(items) {
         Ok(Value::Array(a)) => a,
         Ok(other) => {
-            return error(ApiError::request(
-                Some("items"),
-                format!(
-                    "expected a JSON array of texts, found {}",
-                    json_type_name(&other)
+            return write_error(
+                out,
+                &ApiError::request(
+                    Some("items"),
+                    format!(
+                        "expected a JSON array of texts, found {}",
+                        json_type_name(&other)
+                    ),
                 ),
-            ))
+            )
         }
-        Err(e) => return error(e),
+        Err(e) => return write_error(out, &e),
     };
     if values.len() > MAX_BATCH_ITEMS {
-        return error(ApiError::request(
-            Some("items"),
-            format!(
-                "{} items exceed the limit of {MAX_BATCH_ITEMS}",
-                values.len()
+        return write_error(
+            out,
+            &ApiError::request(
+                Some("items"),
+                format!(
+                    "{} items exceed the limit of {MAX_BATCH_ITEMS}",
+                    values.len()
+                ),
             ),
-        ));
+        );
     }
-    let mut out = Vec::with_capacity(values.len() * 320 + 2);
+    out.reserve(values.len() * 320 + 2);
     out.push(b'[');
     for (i, value) in values.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         match batch_item(value) {
-            Some((text, lang)) => write_score(&mut out, text, lang),
+            Some((text, lang)) => write_score(out, text, lang),
             None => write_json(
-                &mut out,
+                out,
                 &ErrorObject {
                     error: &ApiError::request(
                         Some(&format!("items[{i}]")),
@@ -303,7 +419,11 @@ fn score_batch(items: &[u8]) -> Vec<u8> {
         }
     }
     out.push(b']');
-    out
+}
+
+/// Appends `e` as an error object to `out`.
+fn write_error(out: &mut Vec<u8>, e: &ApiError) {
+    write_json(out, &ErrorObject { error: e });
 }
 
 fn parse_body(bytes: &[u8]) -> Result<Value, ApiError> {
@@ -341,20 +461,26 @@ pub fn normalize_json(raw: &[u8]) -> String {
 }
 
 fn normalize_bytes(raw: &[u8]) -> Vec<u8> {
+    let mut out = result_buffer();
+    write_normalized(&mut out, raw, false);
+    out
+}
+
+/// Appends the normalised post (the scored [`IndexDoc`], or with `post_only` the [`Post`]) or the
+/// error object to `out`.
+fn write_normalized(out: &mut Vec<u8>, raw: &[u8], post_only: bool) {
     match crate::normalize(raw) {
-        Ok(post) => json_bytes(&IndexDoc::score(post)),
-        Err(e) => json_bytes(&ErrorObject {
-            error: &ApiError::from(e),
-        }),
+        Ok(post) if post_only => write_json::<Post>(out, &post),
+        Ok(post) => write_json(out, &IndexDoc::score(post)),
+        Err(e) => write_error(out, &ApiError::from(e)),
     }
 }
 
 /// Normalises one raw post without scoring it: the canonical [`Post`] as JSON, or an error object.
 pub fn normalize_post_json(raw: &[u8]) -> String {
-    match crate::normalize(raw) {
-        Ok(post) => to_json::<Post>(&post),
-        Err(e) => ApiError::from(e).to_json(),
-    }
+    let mut out = result_buffer();
+    write_normalized(&mut out, raw, true);
+    into_string(out)
 }
 
 /// The composable index template for indices matching `pattern`, as JSON.
@@ -378,14 +504,18 @@ struct Info {
 
 /// Versions and limits of this core, as JSON.
 pub fn info_json() -> String {
-    to_json(&Info {
+    to_json(&info())
+}
+
+fn info() -> Info {
+    Info {
         api_version: API_VERSION,
         doc_schema_version: crate::DOC_SCHEMA_VERSION,
         max_request_bytes: MAX_REQUEST_BYTES,
         max_text_bytes: MAX_TEXT_BYTES,
         max_raw_post_bytes: crate::MAX_RAW_POST_BYTES,
         max_batch_items: MAX_BATCH_ITEMS,
-    })
+    }
 }
 
 /// The operation a request asks for.
@@ -446,6 +576,91 @@ impl Header {
     }
 }
 
+/// A request header as [`dispatch`] reads it: borrowed from the request where it can be.
+#[derive(Debug, PartialEq)]
+struct Head<'a> {
+    op: Op,
+    lang: Option<Cow<'a, str>>,
+    post_only: bool,
+    pattern: Option<Cow<'a, str>>,
+}
+
+impl<'a> Head<'a> {
+    fn new(op: Op) -> Self {
+        Head {
+            op,
+            lang: None,
+            post_only: false,
+            pattern: None,
+        }
+    }
+}
+
+impl From<Header> for Head<'_> {
+    fn from(h: Header) -> Self {
+        Head {
+            op: h.op,
+            lang: h.lang.map(Cow::Owned),
+            post_only: h.post_only,
+            pattern: h.pattern.map(Cow::Owned),
+        }
+    }
+}
+
+/// The headers hosts send for the frequent ops, exactly as [`Header::request`] writes them
+/// (`{"v":1,"op":"score"}`, with a `"lang"` of letters, digits, `-` and `_`, `score_batch`,
+/// `normalize` with or without `"post_only"`), recognised by their bytes: they need no JSON parser,
+/// which costs more than scoring a short text. `None` for any other header, even an equivalent one
+/// (spaces, another key order, escapes): serde_json reads those. The result is always the one
+/// serde_json would give (the `fast_header_agrees_with_serde` test checks it).
+fn canonical_header(head: &[u8]) -> Option<Head<'_>> {
+    let rest = head.strip_prefix(br#"{"v":1,"op":""#)?;
+    let op = |op| Some(Head::new(op));
+    match rest {
+        br#"score"}"# => op(Op::Score),
+        br#"score_batch"}"# => op(Op::ScoreBatch),
+        br#"normalize"}"# | br#"normalize","post_only":false}"# => op(Op::Normalize),
+        br#"normalize","post_only":true}"# => Some(Head {
+            post_only: true,
+            ..Head::new(Op::Normalize)
+        }),
+        _ => {
+            let tag = rest
+                .strip_prefix(br#"score","lang":""#)?
+                .strip_suffix(br#""}"#)?;
+            if !tag
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return None;
+            }
+            Some(Head {
+                lang: Some(Cow::Borrowed(std::str::from_utf8(tag).ok()?)),
+                ..Head::new(Op::Score)
+            })
+        }
+    }
+}
+
+/// Reads a header line: the canonical forms by their bytes, anything else with serde_json.
+fn read_header(head: &[u8]) -> Result<Head<'_>, ApiError> {
+    if let Some(h) = canonical_header(head) {
+        return Ok(h);
+    }
+    let head = std::str::from_utf8(head).map_err(|e| {
+        ApiError::request(
+            None,
+            format!("the header is not UTF-8 (byte {})", e.valid_up_to()),
+        )
+    })?;
+    // A well-formed header parses straight into `Header` (no intermediate `Value`). Anything else
+    // takes the slow path, which names what is wrong.
+    match serde_json::from_str::<Header>(head) {
+        Ok(h) if h.v == API_VERSION => Ok(h.into()),
+        _ => header_error(head).map(Head::from),
+    }
+}
+
 /// Explains why `head` is not a valid header. `Ok` only for a header that is valid after all.
 fn header_error(head: &str) -> Result<Header, ApiError> {
     let value: Value = serde_json::from_str(head)
@@ -472,13 +687,23 @@ fn header_error(head: &str) -> Result<Header, ApiError> {
 /// Answers one request (see the [module documentation](self) for the format). Never panics: a
 /// malformed, oversized or non-UTF-8 input gives an error object.
 pub fn process(request: &[u8]) -> Vec<u8> {
-    match dispatch(request) {
-        Ok(out) => out,
-        Err(e) => json_bytes(&ErrorObject { error: &e }),
+    let mut out = result_buffer();
+    process_into(request, &mut out);
+    out
+}
+
+/// Answers one request into `out`, which is cleared first: the same bytes as [`process`], in a
+/// buffer the caller keeps from request to request (the plain module does, so a warm call
+/// allocates nothing for its result).
+pub fn process_into(request: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    if let Err(e) = dispatch(request, out) {
+        out.clear();
+        write_error(out, &e);
     }
 }
 
-fn dispatch(request: &[u8]) -> Result<Vec<u8>, ApiError> {
+fn dispatch(request: &[u8], out: &mut Vec<u8>) -> Result<(), ApiError> {
     if request.len() > MAX_REQUEST_BYTES {
         return Err(ApiError::too_large(request.len(), MAX_REQUEST_BYTES));
     }
@@ -486,18 +711,7 @@ fn dispatch(request: &[u8]) -> Result<Vec<u8>, ApiError> {
         Some(i) => (&request[..i], &request[i + 1..]),
         None => (request, &request[request.len()..]),
     };
-    let head = std::str::from_utf8(head).map_err(|e| {
-        ApiError::request(
-            None,
-            format!("the header is not UTF-8 (byte {})", e.valid_up_to()),
-        )
-    })?;
-    // Fast path: a well-formed header parses straight into `Header` (no intermediate `Value`).
-    // Anything else takes the slow path, which names what is wrong.
-    let header = match serde_json::from_str::<Header>(head) {
-        Ok(h) if h.v == API_VERSION => h,
-        _ => header_error(head)?,
-    };
+    let header = read_header(head)?;
     let require_empty = |what: &str| {
         if body.is_empty() {
             Ok(())
@@ -508,23 +722,29 @@ fn dispatch(request: &[u8]) -> Result<Vec<u8>, ApiError> {
             ))
         }
     };
-    Ok(match header.op {
-        Op::Score => score_bytes(body, header.lang.as_deref()),
-        Op::ScoreBatch => score_batch(body),
-        Op::Normalize if header.post_only => normalize_post_json(body).into_bytes(),
-        Op::Normalize => normalize_bytes(body),
+    match header.op {
+        Op::Score => write_score_bytes(out, body, header.lang.as_deref()),
+        Op::ScoreBatch => write_batch(out, body),
+        Op::Normalize => write_normalized(out, body, header.post_only),
         Op::IndexTemplate => {
             require_empty("index_template")?;
             let pattern = header.pattern.ok_or_else(|| {
                 ApiError::request(Some("pattern"), "`index_template` needs a `pattern`")
             })?;
-            index_template_json(&pattern).into_bytes()
+            if pattern.is_empty() {
+                return Err(ApiError::request(
+                    Some("pattern"),
+                    "the index pattern is empty",
+                ));
+            }
+            write_json(out, &crate::index_template(&pattern));
         }
         Op::Info => {
             require_empty("info")?;
-            info_json().into_bytes()
+            write_json(out, &info());
         }
-    })
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -644,6 +864,142 @@ mod tests {
         for (i, item) in v.iter().enumerate().skip(3) {
             assert_eq!(item["error"]["field"], format!("items[{i}]"), "{item}");
         }
+    }
+
+    /// The headers read by their bytes give exactly what serde_json gives; near misses are left to
+    /// serde_json (and give its answer, error or not).
+    #[test]
+    fn fast_header_agrees_with_serde() {
+        let recognised = [
+            r#"{"v":1,"op":"score"}"#,
+            r#"{"v":1,"op":"score","lang":"en"}"#,
+            r#"{"v":1,"op":"score","lang":"zh-Hant_TW"}"#,
+            r#"{"v":1,"op":"score","lang":""}"#,
+            r#"{"v":1,"op":"score_batch"}"#,
+            r#"{"v":1,"op":"normalize"}"#,
+            r#"{"v":1,"op":"normalize","post_only":true}"#,
+            r#"{"v":1,"op":"normalize","post_only":false}"#,
+        ];
+        for head in recognised {
+            let fast = canonical_header(head.as_bytes());
+            let serde: Header = serde_json::from_str(head).unwrap();
+            assert_eq!(fast, Some(Head::from(serde)), "{head}");
+        }
+        let mut lang = Header::new(Op::Score);
+        lang.lang = Some("pt-BR".into());
+        for h in [
+            Header::new(Op::Score),
+            lang,
+            Header::new(Op::ScoreBatch),
+            Header::new(Op::Normalize),
+            Header {
+                post_only: true,
+                ..Header::new(Op::Normalize)
+            },
+        ] {
+            let request = h.request(b"");
+            let head = &request[..request.len() - 1];
+            assert_eq!(canonical_header(head), Some(Head::from(h)));
+        }
+        for head in [
+            r#"{"v":1,"op":"score","lang":"e\u006e"}"#,
+            r#"{"v":1,"op":"score","lang":"a b"}"#,
+            r#"{"v":1,"op":"score","lang":"en"} "#,
+            r#"{"v":1,"op":"score","lang":null}"#,
+            r#"{"v":1,"op":"score", "lang":"en"}"#,
+            r#"{"v":1,"op":"score","lang":"en","lang":"fr"}"#,
+            r#"{"v":1,"op":"score","lang":"en","colour":"red"}"#,
+            r#"{"v":1,"op":"score""#,
+            r#"{"v":1,"op":"scor"}"#,
+            r#"{"v":2,"op":"score"}"#,
+            r#"{"v":1.0,"op":"score"}"#,
+            r#"{"op":"score","v":1}"#,
+            r#"{"v":1,"op":"normalize","post_only":1}"#,
+            r#"{"v":1,"op":"index_template","pattern":"p-*"}"#,
+            r#"{"v":1,"op":"info"}"#,
+        ] {
+            assert_eq!(canonical_header(head.as_bytes()), None, "{head}");
+        }
+    }
+
+    #[test]
+    fn process_into_reuses_the_buffer_and_matches_process() {
+        let mut out = Vec::new();
+        for request in [
+            &b"{\"v\":1,\"op\":\"score\",\"lang\":\"en\"}\nnot bad at all :)"[..],
+            b"{\"v\":1,\"op\":\"score\"}\n\xff",
+            b"{\"v\":1,\"op\":\"score\" , \"lang\":\"fr\"}\nc'est bon",
+            br#"{"v":1,"op":"index_template","pattern":""}"#,
+            br#"{"v":1,"op":"index_template","pattern":"posts-*"}"#,
+            b"{\"v\":1,\"op\":\"normalize\",\"post_only\":true}\n[1]",
+            b"{\"v\":1,\"op\":\"score_batch\"}\n[\"good\",2]",
+            br#"{"v":1,"op":"info"}"#,
+            b"nonsense",
+        ] {
+            out.extend_from_slice(b"stale bytes");
+            process_into(request, &mut out);
+            assert_eq!(
+                out,
+                process(request),
+                "{}",
+                String::from_utf8_lossy(request)
+            );
+        }
+        assert_eq!(
+            process(br#"{"v":1,"op":"index_template","pattern":""}"#),
+            index_template_json("").into_bytes()
+        );
+        assert_eq!(process(br#"{"v":1,"op":"info"}"#), info_json().into_bytes());
+    }
+
+    /// The hand-written writer gives serde_json's bytes: texts that make every enum value, evidence
+    /// kind and string escape, and non-finite numbers.
+    #[test]
+    fn sentiment_writer_matches_serde() {
+        let texts = [
+            "",
+            "hello",
+            "What a lovely day :)",
+            "not bad at all, but the service was SO rude :( 😡😡",
+            "I \"love\" it\\n \u{1} \t :) :( 😀😢",
+            "kick the bucket... break a leg!! #NotHappy @you https://x.co",
+            "so sad :( but happy :)",
+            "meh",
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for text in texts {
+            for lang in [None, Some("en"), Some("fr")] {
+                let s = crate::score(text, lang);
+                let mut out = Vec::new();
+                write_sentiment(&mut out, &s);
+                assert_eq!(
+                    String::from_utf8_lossy(&out),
+                    serde_json::to_string(&s).unwrap(),
+                    "{text:?} {lang:?}"
+                );
+                seen.insert(format!("{:?} {:?} {:?}", s.label, s.method, s.compat));
+            }
+        }
+        assert!(seen.len() >= 5, "{seen:?}");
+        let mut s = crate::score("great :)", None);
+        s.evidence.iter_mut().for_each(|e| e.valence = f64::NAN);
+        s.compound = f64::INFINITY;
+        s.evidence.push(Evidence {
+            token: "a\"b\u{7f}é\u{1f}".into(),
+            valence: -0.0,
+            kind: EvidenceKind::Idiom,
+        });
+        s.emoji.push("\\".into());
+        s.label = Label::Negative;
+        s.method = Method::None;
+        s.compat = CompatLabel::Confused;
+        s.lexicon_applied = false;
+        let mut out = Vec::new();
+        write_sentiment(&mut out, &s);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            serde_json::to_string(&s).unwrap()
+        );
     }
 
     #[test]

@@ -45,10 +45,35 @@ export async function check(c, got) {
   return `case ${c.name}: want ${c.want_len} bytes sha256 ${c.want_sha256}, got ${got.length} bytes sha256 ${digest}`;
 }
 
-/** Drives the plain module's ABI (see core/abi/README.md) from a WebAssembly instance. */
+/**
+ * Drives the plain module (see core/abi/README.md) from a WebAssembly instance through its own
+ * buffers (ABI version 2): one call into the module per request.
+ */
+export function bufferCaller(instance) {
+  const { memory, request_buffer, process_buffer, abi_version } = instance.exports;
+  if (abi_version() !== 2) throw new Error(`unexpected ABI version ${abi_version()}`);
+  let ptr = 0;
+  let cap = 0;
+  return (request) => {
+    if (ptr === 0 || request.length > cap) {
+      cap = Math.max(request.length, 64 * 1024);
+      ptr = request_buffer(cap) >>> 0; // i32 results are signed in JS
+      if (ptr === 0) throw new Error('request_buffer failed');
+    }
+    // memory.buffer is replaced when memory grows: take a fresh view every call.
+    new Uint8Array(memory.buffer, ptr, request.length).set(request);
+    const packed = BigInt.asUintN(64, process_buffer(request.length)); // i64 -> signed BigInt
+    const outPtr = Number(packed >> 32n);
+    const outLen = Number(packed & 0xffffffffn);
+    return new Uint8Array(memory.buffer, outPtr, outLen).slice(); // the module's until the next call
+  };
+}
+
+/** Drives the plain module through alloc/process/dealloc (ABI version 1, still exported by 2). */
 export function plainCaller(instance) {
   const { memory, alloc, dealloc, process, abi_version } = instance.exports;
-  if (abi_version() !== 1) throw new Error(`unexpected ABI version ${abi_version()}`);
+  const version = abi_version();
+  if (version !== 1 && version !== 2) throw new Error(`unexpected ABI version ${version}`);
   return (request) => {
     const ptr = alloc(request.length) >>> 0; // i32 results are signed in JS
     if (ptr === 0 && request.length > 0) throw new Error('alloc failed');

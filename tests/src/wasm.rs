@@ -1,5 +1,7 @@
 //! A small wasmtime runner for the plain core module (`core/abi`): the Rust reference for the
-//! other runtimes' runners, and the wasm half of `scripts/bench-wasm`.
+//! other runtimes' runners, and the wasm half of `scripts/bench-wasm`. It drives both ways of
+//! calling the module: the module's own buffers (ABI version 2, one crossing per request) and
+//! `alloc`/`process`/`dealloc` (version 1, four crossings).
 
 use std::path::PathBuf;
 
@@ -16,6 +18,14 @@ pub fn module_path() -> PathBuf {
 /// Fuel per call (when metering): generous, as in the CLI's engine.
 const FUEL: u64 = 1 << 40;
 
+/// The ABI version of the module this runner drives.
+pub const ABI_VERSION: u32 = 2;
+
+/// The smallest request buffer asked of the module (a tweet's request fits). A longer request
+/// asks for the next power of two, so the buffer is replaced a handful of times at most. (The
+/// module zero-fills a new buffer: a large first size would cost every new batch.)
+const REQUEST_BUFFER_BYTES: u32 = 4 * 1024;
+
 /// One instance of the module.
 pub struct Runner {
     store: Store<()>,
@@ -23,6 +33,10 @@ pub struct Runner {
     alloc: TypedFunc<u32, u32>,
     dealloc: TypedFunc<(u32, u32), ()>,
     process: TypedFunc<(u32, u32), u64>,
+    request_buffer: TypedFunc<u32, u32>,
+    process_buffer: TypedFunc<u32, u64>,
+    /// The module's request buffer and its size (0 until the first request).
+    buffer: (u32, u32),
     fuel: bool,
 }
 
@@ -63,24 +77,51 @@ impl Runner {
             .context("no memory export")?;
         let version: TypedFunc<(), u32> = wt(instance.get_typed_func(&mut store, "abi_version"))?;
         let v = wt(version.call(&mut store, ()))?;
-        if v != sentimap_core::api::API_VERSION {
-            bail!(
-                "module ABI version {v}, expected {}",
-                sentimap_core::api::API_VERSION
-            );
+        if v != ABI_VERSION {
+            bail!("module ABI version {v}, expected {ABI_VERSION}");
         }
         Ok(Runner {
             alloc: wt(instance.get_typed_func(&mut store, "alloc"))?,
             dealloc: wt(instance.get_typed_func(&mut store, "dealloc"))?,
             process: wt(instance.get_typed_func(&mut store, "process"))?,
+            request_buffer: wt(instance.get_typed_func(&mut store, "request_buffer"))?,
+            process_buffer: wt(instance.get_typed_func(&mut store, "process_buffer"))?,
+            buffer: (0, 0),
             store,
             memory,
             fuel,
         })
     }
 
-    /// One request through the ABI.
+    /// One request through the module's buffers (ABI version 2): one call into the module.
     pub fn call(&mut self, request: &[u8]) -> anyhow::Result<Vec<u8>> {
+        if self.fuel {
+            wt(self.store.set_fuel(FUEL))?;
+        }
+        let len = u32::try_from(request.len())?;
+        if len > self.buffer.1 || self.buffer.0 == 0 {
+            let cap = len
+                .checked_next_power_of_two()
+                .unwrap_or(len)
+                .max(REQUEST_BUFFER_BYTES);
+            let ptr = wt(self.request_buffer.call(&mut self.store, cap))?;
+            if ptr == 0 {
+                self.buffer = (0, 0);
+                bail!("request_buffer({cap}) failed");
+            }
+            self.buffer = (ptr, cap);
+        }
+        self.memory
+            .write(&mut self.store, self.buffer.0 as usize, request)?;
+        let packed = wt(self.process_buffer.call(&mut self.store, len))?;
+        let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
+        let mut out = vec![0; out_len as usize];
+        self.memory.read(&self.store, out_ptr as usize, &mut out)?;
+        Ok(out)
+    }
+
+    /// One request through `alloc`, `process` and `dealloc` (ABI version 1).
+    pub fn call_v1(&mut self, request: &[u8]) -> anyhow::Result<Vec<u8>> {
         if self.fuel {
             wt(self.store.set_fuel(FUEL))?;
         }

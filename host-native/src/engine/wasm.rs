@@ -6,6 +6,11 @@
 //! settings, and loads it safely on later runs. Each batch gets its own [`Store`] with a memory
 //! cap, and every call gets a fuel budget proportional to its input, so neither a bad module nor a
 //! bad input can hang or exhaust the host: both end in a trap, reported as an error.
+//!
+//! Requests go through the module's own buffers (ABI version 2): the request is written into the
+//! module's request buffer and the result read from its result buffer, one call into the module
+//! per request instead of the four of `alloc`/`process`/`dealloc` (a call costs about as much as
+//! scoring a short text).
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +21,12 @@ use wasmtime::{
 };
 
 /// The ABI version this host speaks (the module's `abi_version` must return it).
-const ABI_VERSION: u32 = sentimap_core::api::API_VERSION;
+const ABI_VERSION: u32 = 2;
+
+/// The smallest request buffer asked of the module (a tweet's request fits). A longer request
+/// asks for the next power of two, so the buffer is replaced a handful of times at most. (The
+/// module zero-fills a new buffer: a large first size would cost every new batch.)
+const REQUEST_BUFFER_BYTES: u32 = 4 * 1024;
 
 /// The most linear memory one instance may grow to: the core needs a few times its largest
 /// input ([`sentimap_core::api::MAX_REQUEST_BYTES`], 4 MiB), so 256 MiB is ample.
@@ -112,9 +122,10 @@ fn cache_for(module: &Path) -> Option<Cache> {
 pub(crate) struct WasmBatch<'e> {
     store: Store<StoreLimits>,
     memory: Memory,
-    alloc: TypedFunc<u32, u32>,
-    dealloc: TypedFunc<(u32, u32), ()>,
-    process: TypedFunc<(u32, u32), u64>,
+    request_buffer: TypedFunc<u32, u32>,
+    process_buffer: TypedFunc<u32, u64>,
+    /// The module's request buffer: its address and size (`(0, 0)` until the first request).
+    buffer: (u32, u32),
     limits: Limits,
     _engine: &'e WasmEngine,
 }
@@ -153,12 +164,11 @@ impl<'e> WasmBatch<'e> {
             bail!("the core module speaks ABI version {got}, this sentimap speaks {ABI_VERSION}: rebuild it with scripts/build-wasm");
         }
         Ok(WasmBatch {
-            alloc: wt(instance.get_typed_func(&mut store, "alloc"))
-                .context("the core module's `alloc`")?,
-            dealloc: wt(instance.get_typed_func(&mut store, "dealloc"))
-                .context("the core module's `dealloc`")?,
-            process: wt(instance.get_typed_func(&mut store, "process"))
-                .context("the core module's `process`")?,
+            request_buffer: wt(instance.get_typed_func(&mut store, "request_buffer"))
+                .context("the core module's `request_buffer`")?,
+            process_buffer: wt(instance.get_typed_func(&mut store, "process_buffer"))
+                .context("the core module's `process_buffer`")?,
+            buffer: (0, 0),
             store,
             memory,
             limits: engine.limits,
@@ -175,23 +185,31 @@ impl<'e> WasmBatch<'e> {
             .fuel_per_call
             .saturating_add(self.limits.fuel_per_byte.saturating_mul(u64::from(len)));
         wt(self.store.set_fuel(fuel))?;
-        let ptr = wt(self.alloc.call(&mut self.store, len)).context("core module: alloc")?;
-        if ptr == 0 {
-            bail!("the core module is out of memory ({len} bytes requested)");
+        let (mut ptr, cap) = self.buffer;
+        if ptr == 0 || len > cap {
+            let cap = len
+                .checked_next_power_of_two()
+                .unwrap_or(len)
+                .max(REQUEST_BUFFER_BYTES);
+            ptr = wt(self.request_buffer.call(&mut self.store, cap))
+                .context("core module: request_buffer")?;
+            if ptr == 0 {
+                self.buffer = (0, 0);
+                bail!("the core module is out of memory ({len} bytes requested)");
+            }
+            self.buffer = (ptr, cap);
         }
         self.memory
             .write(&mut self.store, ptr as usize, request)
             .context("writing the request into the core module")?;
-        let packed =
-            wt(self.process.call(&mut self.store, (ptr, len))).context("core module: process")?;
-        wt(self.dealloc.call(&mut self.store, (ptr, len))).context("core module: dealloc")?;
+        let packed = wt(self.process_buffer.call(&mut self.store, len))
+            .context("core module: process_buffer")?;
         let (out_ptr, out_len) = ((packed >> 32) as u32, (packed & 0xffff_ffff) as u32);
+        // The result buffer is the module's (valid until the next request): copied, not freed.
         let mut out = vec![0u8; out_len as usize];
         self.memory
             .read(&self.store, out_ptr as usize, &mut out)
             .context("reading the result out of the core module")?;
-        wt(self.dealloc.call(&mut self.store, (out_ptr, out_len)))
-            .context("core module: dealloc")?;
         Ok(out)
     }
 }

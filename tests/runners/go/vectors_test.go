@@ -67,10 +67,13 @@ func (c *vectorCase) mismatch(got []byte) string {
 	return fmt.Sprintf("case %s: want sha256 %s, got %x (%d bytes)", c.Name, c.WantSHA256, sum, len(got))
 }
 
-// core drives the plain module's ABI (core/abi/README.md).
+// core drives the plain module's ABI (core/abi/README.md): call with alloc/process/dealloc
+// (version 1), callBuffered with the module's buffers (version 2).
 type core struct {
-	mod                     api.Module
-	alloc, dealloc, process api.Function
+	mod                          api.Module
+	alloc, dealloc, process      api.Function
+	requestBuffer, processBuffer api.Function
+	buffer, cap                  uint32
 }
 
 func (c *core) call(ctx context.Context, req []byte) ([]byte, error) {
@@ -103,6 +106,33 @@ func (c *core) call(ctx context.Context, req []byte) ([]byte, error) {
 	return out, err
 }
 
+func (c *core) callBuffered(ctx context.Context, req []byte) ([]byte, error) {
+	n := uint32(len(req))
+	if c.buffer == 0 || n > c.cap {
+		c.cap = max(n, 64*1024)
+		r, err := c.requestBuffer.Call(ctx, uint64(c.cap))
+		if err != nil {
+			return nil, err
+		}
+		c.buffer = uint32(r[0])
+		if c.buffer == 0 {
+			return nil, fmt.Errorf("request_buffer(%d) failed", c.cap)
+		}
+	}
+	if !c.mod.Memory().Write(c.buffer, req) {
+		return nil, fmt.Errorf("write out of range")
+	}
+	r, err := c.processBuffer.Call(ctx, uint64(n))
+	if err != nil {
+		return nil, err
+	}
+	view, ok := c.mod.Memory().Read(uint32(r[0]>>32), uint32(r[0]))
+	if !ok {
+		return nil, fmt.Errorf("result out of range")
+	}
+	return bytes.Clone(view), nil // the module's buffer, until the next call
+}
+
 func TestVectors(t *testing.T) {
 	root, _ := filepath.Abs("../../..")
 	modPath := os.Getenv("SENTIMAP_WASM_MODULE")
@@ -133,10 +163,14 @@ func TestVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	v, err := mod.ExportedFunction("abi_version").Call(ctx)
-	if err != nil || v[0] != 1 {
+	if err != nil || v[0] != 2 {
 		t.Fatalf("abi_version: %v %v", v, err)
 	}
-	c := &core{mod, mod.ExportedFunction("alloc"), mod.ExportedFunction("dealloc"), mod.ExportedFunction("process")}
+	c := &core{
+		mod: mod, alloc: mod.ExportedFunction("alloc"), dealloc: mod.ExportedFunction("dealloc"),
+		process: mod.ExportedFunction("process"), requestBuffer: mod.ExportedFunction("request_buffer"),
+		processBuffer: mod.ExportedFunction("process_buffer"),
+	}
 	failed := 0
 	for i := range vf.Cases {
 		vc := &vf.Cases[i]
@@ -152,6 +186,14 @@ func TestVectors(t *testing.T) {
 			failed++
 			t.Error(m)
 		}
+		got, err = c.callBuffered(ctx, req)
+		if err != nil {
+			t.Fatalf("case %s (module buffers): %v", vc.Name, err)
+		}
+		if m := vc.mismatch(got); m != "" {
+			failed++
+			t.Error("(module buffers) " + m)
+		}
 	}
-	t.Logf("go (wazero): %d/%d vectors match", len(vf.Cases)-failed, len(vf.Cases))
+	t.Logf("go (wazero): %d/%d calls match (each vector through alloc/process and the module's buffers)", 2*len(vf.Cases)-failed, 2*len(vf.Cases))
 }

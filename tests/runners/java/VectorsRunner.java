@@ -19,10 +19,14 @@ import java.util.HexFormat;
 import java.util.List;
 
 public class VectorsRunner {
-    /** One instance of the plain module, driven through its ABI (core/abi/README.md). */
+    /**
+     * One instance of the plain module, driven through its ABI (core/abi/README.md): call() with
+     * alloc/process/dealloc (version 1), callBuffered() with the module's buffers (version 2).
+     */
     static final class Core {
         final Memory memory;
-        final ExportFunction alloc, dealloc, process;
+        final ExportFunction alloc, dealloc, process, requestBuffer, processBuffer;
+        int buffer = 0, cap = 0;
 
         Core(Path module) throws Exception {
             Instance instance = Instance.builder(Parser.parse(module)).build();
@@ -30,8 +34,10 @@ public class VectorsRunner {
             alloc = instance.export("alloc");
             dealloc = instance.export("dealloc");
             process = instance.export("process");
+            requestBuffer = instance.export("request_buffer");
+            processBuffer = instance.export("process_buffer");
             long version = instance.export("abi_version").apply()[0];
-            if (version != 1) throw new IllegalStateException("ABI version " + version);
+            if (version != 2) throw new IllegalStateException("ABI version " + version);
         }
 
         byte[] call(byte[] request) {
@@ -45,6 +51,19 @@ public class VectorsRunner {
             byte[] out = memory.readBytes(outPtr, outLen);
             dealloc.apply(outPtr, outLen);
             return out;
+        }
+
+        byte[] callBuffered(byte[] request) {
+            int len = request.length;
+            if (buffer == 0 || len > cap) {
+                cap = Math.max(len, 64 * 1024);
+                buffer = (int) requestBuffer.apply(cap)[0];
+                if (buffer == 0) throw new IllegalStateException("request_buffer failed");
+            }
+            memory.write(buffer, request);
+            long packed = processBuffer.apply(len)[0];
+            int outPtr = (int) (packed >>> 32), outLen = (int) (packed & 0xffffffffL);
+            return memory.readBytes(outPtr, outLen); // a copy: the buffer is the module's
         }
     }
 
@@ -87,11 +106,15 @@ public class VectorsRunner {
         int n = 0;
         for (JsonNode c : vectors.get("cases")) {
             n++;
-            String m = mismatch(c, core.call(request(c)));
+            byte[] req = request(c);
+            String m = mismatch(c, core.call(req));
             if (m != null) failures.add(m);
+            m = mismatch(c, core.callBuffered(req));
+            if (m != null) failures.add("(module buffers) " + m);
         }
         failures.forEach(System.err::println);
-        System.out.println("java (chicory): " + (n - failures.size()) + "/" + n + " vectors match");
+        System.out.println("java (chicory): " + (2 * n - failures.size()) + "/" + 2 * n
+                + " calls match (each vector through alloc/process and the module's buffers)");
         System.exit(failures.isEmpty() && n == vectors.get("count").asInt() ? 0 : 1);
     }
 }

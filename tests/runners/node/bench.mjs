@@ -1,5 +1,6 @@
 // The Node half of scripts/bench-wasm (a benchmark, not a test): the same requests as the Rust
-// half, through the plain module (Node's WebAssembly) and the wasm-bindgen package (nodejs
+// half, through the plain module (Node's WebAssembly; through its own buffers, one call per
+// request, and through alloc/process/dealloc, four calls) and the wasm-bindgen package (nodejs
 // target), with the speed ratio against the native figure the Rust half measured. Each figure
 // follows a one-second warm-up, so V8 has moved the module from its baseline compiler (Liftoff)
 // to its optimising one (TurboFan).
@@ -8,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { plainCaller } from '../common.mjs';
+import { bufferCaller, plainCaller } from '../common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const input = JSON.parse(readFileSync(process.argv[2], 'utf8'));
@@ -33,6 +34,7 @@ function nsPerRequest(requests, call) {
 }
 
 const { instance } = await WebAssembly.instantiate(readFileSync(path.join(root, 'target/wasm/sentimap_core_abi.wasm')), {});
+const bufferCall = bufferCaller(instance);
 const plainCall = plainCaller(instance);
 const core = createRequire(import.meta.url)(path.join(root, 'target/wasm/node/sentimap_core_js.js'));
 console.log(`node ${process.version}`);
@@ -43,6 +45,7 @@ for (const [name, group] of Object.entries(input)) {
   const unit = texts > 1 ? 'text' : 'request';
   const line = (what, ns) => `  ${what.padEnd(26)}${(ns / texts).toFixed(0).padStart(9)} ns/${unit}   speed ratio ${(native / ns).toFixed(2)}x native (target >= 0.50)`;
   console.log(`${name}:`);
-  console.log(line('node, plain module', nsPerRequest(requests, plainCall)));
+  console.log(line('node, plain module', nsPerRequest(requests, bufferCall)));
+  console.log(line('node, plain, v1 calls', nsPerRequest(requests, plainCall)));
   console.log(line('node, wasm-bindgen package', nsPerRequest(requests, (r) => core.process(r))));
 }

@@ -34,6 +34,13 @@ test('plain module (WebAssembly API) gives the expected bytes', async () => {
   assert.deepEqual(failures, []);
 });
 
+test('plain module through its own buffers (ABI version 2) gives the expected bytes', async () => {
+  const { instance } = await WebAssembly.instantiate(load('sentimap_core_abi.wasm'), {});
+  const { bufferCaller } = await import('../common.mjs');
+  const failures = await runAll(vectors, bufferCaller(instance));
+  assert.deepEqual(failures, []);
+});
+
 test('wasm-bindgen package (nodejs target) gives the expected bytes', async () => {
   load('node/sentimap_core_js_bg.wasm');
   const core = createRequire(import.meta.url)(path.join(wasmDir, 'node/sentimap_core_js.js'));

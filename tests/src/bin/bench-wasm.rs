@@ -10,9 +10,22 @@
 //! which is how a host scores many texts (one crossing into the module per batch instead of per
 //! text); then the single-line `score` and `normalize` vectors (edge cases: a few emoji or words,
 //! 20 bytes of text on average, so the fixed cost of a call dominates; raw posts in every format),
-//! the same way. Prints nanoseconds per request and the wasm/native speed ratio; with
+//! the same way. The module is called through its own buffers (one call into it per request), and
+//! for comparison through `alloc`/`process`/`dealloc` (ABI version 1, four calls per request).
+//! Prints nanoseconds per request and the wasm/native speed ratio; with
 //! REQUESTS_OUT, also writes the requests and the native figure as JSON for the Node half.
 //! Each figure follows a warm-up of [`WARM_UP`], so JIT tiers have settled.
+//!
+//! For instruction counts, `bench-wasm calls ENGINE N REQUEST` answers REQUEST (`\n` escapes
+//! read as newlines) N times through ENGINE (`native`, `wasm`, `wasm-v1` or `wasm-fuel`) inside the one
+//! function `run_calls`, so callgrind can count just those calls, without start-up or compilation:
+//!
+//! ```text
+//! valgrind --tool=callgrind --toggle-collect='*run_calls*' target/release/bench-wasm \
+//!     calls wasm 1000 '{"v":1,"op":"score"}\n'
+//! ```
+//!
+//! (instructions per request = the total over N, after a warm-up call outside the count).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -99,7 +112,53 @@ fn batches_of(score_requests: &[Vec<u8>]) -> anyhow::Result<Vec<Vec<u8>>> {
         .collect()
 }
 
+/// One way of answering a request, returning the result's length.
+type Call = Box<dyn FnMut(&[u8]) -> usize>;
+
+/// Answers `request` `n` times: the only function callgrind counts (`--toggle-collect`).
+#[inline(never)]
+fn run_calls(n: u64, request: &[u8], call: &mut dyn FnMut(&[u8]) -> usize) -> usize {
+    let mut sink = 0usize;
+    for _ in 0..n {
+        sink = sink.wrapping_add(call(std::hint::black_box(request)));
+    }
+    sink
+}
+
+/// `calls ENGINE N REQUEST`: see the crate documentation.
+fn calls(args: &[String]) -> anyhow::Result<()> {
+    let [engine, n, request] = args else {
+        anyhow::bail!("usage: bench-wasm calls native|wasm|wasm-v1|wasm-fuel N REQUEST");
+    };
+    let n: u64 = n.parse()?;
+    let request = request.replace("\\n", "\n").into_bytes();
+    let mut call: Call = match engine.as_str() {
+        "native" => Box::new(|r: &[u8]| sentimap_core::api::process(r).len()),
+        "wasm" | "wasm-fuel" => {
+            let mut runner = Runner::load(engine == "wasm-fuel")?;
+            Box::new(move |r: &[u8]| runner.call(r).map_or(0, |o| o.len()))
+        }
+        "wasm-v1" => {
+            let mut runner = Runner::load(false)?;
+            Box::new(move |r: &[u8]| runner.call_v1(r).map_or(0, |o| o.len()))
+        }
+        other => anyhow::bail!("unknown engine {other}: native, wasm, wasm-v1 or wasm-fuel"),
+    };
+    // One call before counting: lazy set-up (the scorer's buffers, the first memory growth).
+    let first = call(&request);
+    let sink = run_calls(n, &request, &mut *call);
+    writeln!(
+        std::io::stdout(),
+        "{n} calls, {first} bytes per result ({sink})"
+    )?;
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("calls") {
+        return calls(&args[1..]);
+    }
     let path = sentimap_tests::repo_root().join(vectors::PATH);
     let v = Vectors::parse(&std::fs::read_to_string(&path)?)?;
     let min = Duration::from_secs(2);
@@ -139,6 +198,7 @@ fn main() -> anyhow::Result<()> {
         let per = |ns: f64| ns / *texts as f64;
         let native = time_per_request(requests, min, |r| sentimap_core::api::process(r).len());
         let wasm = time_per_request(requests, min, |r| free.call(r).map_or(0, |o| o.len()));
+        let wasm_v1 = time_per_request(requests, min, |r| free.call_v1(r).map_or(0, |o| o.len()));
         let wasm_fuel = time_per_request(requests, min, |r| metered.call(r).map_or(0, |o| o.len()));
         writeln!(
             out,
@@ -156,6 +216,12 @@ fn main() -> anyhow::Result<()> {
             "  wasmtime                  {:>9.0} ns/{unit}   speed ratio {:.2}x native (target >= 0.70)",
             per(wasm),
             native / wasm
+        )?;
+        writeln!(
+            out,
+            "  wasmtime, v1 calls        {:>9.0} ns/{unit}   speed ratio {:.2}x native (alloc/process/dealloc)",
+            per(wasm_v1),
+            native / wasm_v1
         )?;
         writeln!(
             out,

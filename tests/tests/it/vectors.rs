@@ -1,6 +1,6 @@
 //! Cross-runtime vectors: the committed file is up to date, and the native core and the plain
-//! module under wasmtime both give its results byte for byte. (Node, Chromium, Python, Go and Java
-//! run the same file from scripts/test.d/30-wasm.sh.)
+//! module under wasmtime (both ways of calling it) give its results byte for byte. (Node,
+//! Chromium, Python, Go and Java run the same file from scripts/test.d/30-wasm.sh.)
 
 use sentimap_tests::vectors::{self, Vectors};
 use sentimap_tests::{golden, repo_root, wasm};
@@ -41,17 +41,26 @@ fn native_core_matches_vectors() {
     );
 }
 
+/// Every vector through the module's own buffers (ABI version 2) and through alloc/process/dealloc
+/// (version 1), in one instance, alternating between the two.
 #[test]
 fn wasmtime_module_matches_vectors() {
     let v = committed();
     let mut runner = wasm::Runner::load(true).unwrap_or_else(|e| panic!("{e:#}"));
     let mut failures = Vec::new();
     for case in &v.cases {
+        let request = case.request();
         let out = runner
-            .call(&case.request())
+            .call(&request)
             .unwrap_or_else(|e| panic!("case {}: the module trapped: {e:#}", case.name));
         if let Err(m) = case.check(&out) {
             failures.push(m);
+        }
+        let out = runner
+            .call_v1(&request)
+            .unwrap_or_else(|e| panic!("case {} (v1): the module trapped: {e:#}", case.name));
+        if let Err(m) = case.check(&out) {
+            failures.push(format!("(alloc/process) {m}"));
         }
     }
     assert!(
