@@ -1,6 +1,8 @@
 //! The plain WebAssembly module's ABI (core/abi), under wasmtime, differentially against the
 //! native core: any request bytes give the same answer from the module as from
-//! `sentimap_core::api::process`, and no call traps. The first input byte picks a request header
+//! `sentimap_core::api::process`, and no call traps. Each request goes through both ways of
+//! calling: version 1's four calls (alloc, process, two deallocs) and version 2's module-owned
+//! buffers (request_buffer, process_buffer), which must give the same bytes. The first input byte picks a request header
 //! (so the fuzzer reaches every op, not only header errors) and the ABI edge being exercised;
 //! the rest is the body.
 //!
@@ -28,6 +30,10 @@ const HEADERS: &[&str] = &[
     r#"{"v":1,"op":"info"}"#,
 ];
 
+/// The ABI version this target speaks: core/abi's `ABI_VERSION` (the fuzz crate builds outside the
+/// workspace and does not link core/abi; the check at load catches a mismatch).
+const ABI_VERSION: u32 = 2;
+
 /// Fuel per call: far more than any 64 KiB request needs, so running out means a hang.
 const FUEL: u64 = 1 << 36;
 
@@ -37,6 +43,8 @@ struct Module_ {
     alloc: TypedFunc<u32, u32>,
     dealloc: TypedFunc<(u32, u32), ()>,
     process: TypedFunc<(u32, u32), u64>,
+    request_buffer: TypedFunc<u32, u32>,
+    process_buffer: TypedFunc<u32, u64>,
 }
 
 fn module_path() -> PathBuf {
@@ -71,7 +79,7 @@ fn load() -> Module_ {
         .expect("abi_version");
     assert_eq!(
         version.call(&mut store, ()).expect("abi_version call"),
-        sentimap_core::api::API_VERSION
+        ABI_VERSION
     );
     Module_ {
         memory: instance
@@ -84,6 +92,12 @@ fn load() -> Module_ {
         process: instance
             .get_typed_func(&mut store, "process")
             .expect("process"),
+        request_buffer: instance
+            .get_typed_func(&mut store, "request_buffer")
+            .expect("request_buffer"),
+        process_buffer: instance
+            .get_typed_func(&mut store, "process_buffer")
+            .expect("process_buffer"),
         store,
     }
 }
@@ -121,6 +135,33 @@ impl Module_ {
         out
     }
 
+    /// One request through the module's own buffers (version 2); any trap is a failure.
+    fn call_buffered(&mut self, request: &[u8]) -> Vec<u8> {
+        self.store.set_fuel(FUEL).expect("fuel");
+        let len = u32::try_from(request.len()).expect("fuzz inputs are small");
+        let ptr = self
+            .request_buffer
+            .call(&mut self.store, len)
+            .expect("request_buffer trapped");
+        assert_ne!(
+            ptr, 0,
+            "request_buffer({len}) returned 0 with memory to spare"
+        );
+        self.memory
+            .write(&mut self.store, ptr as usize, request)
+            .expect("request_buffer returned a bad pointer");
+        let packed = self
+            .process_buffer
+            .call(&mut self.store, len)
+            .expect("process_buffer trapped");
+        let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
+        let mut out = vec![0; out_len as usize];
+        self.memory
+            .read(&self.store, out_ptr as usize, &mut out)
+            .expect("process_buffer returned a bad buffer");
+        out
+    }
+
     /// The allocator's edges: an empty buffer, and a request the module cannot hold must give 0
     /// (the ABI's "out of memory"), never a trap.
     fn edges(&mut self) {
@@ -153,6 +194,14 @@ fuzz_target!(|data: &[u8]| {
     };
     let got = module.call(&request);
     let want = sentimap_core::api::process(&request);
+    let buffered = module.call_buffered(&request);
+    assert!(
+        buffered == want,
+        "the module's buffers and the native core differ on {:?}:\n  wasm   {}\n  native {}",
+        String::from_utf8_lossy(&request),
+        String::from_utf8_lossy(&buffered),
+        String::from_utf8_lossy(&want)
+    );
     assert!(
         got == want,
         "the module and the native core differ on {:?}:\n  wasm   {}\n  native {}",
