@@ -189,17 +189,7 @@ impl Scanner<'_, '_> {
             Some(&c) if c < 0x80 && CLASS[usize::from(c)] & WS != 0 => j + 2,
             Some(_) => return None,
         };
-        if cl & CLAUSE != 0 {
-            self.clause += 1;
-        }
-        if cl & SENTENCE != 0 {
-            match t {
-                b'!' => self.marks.exclamations += 1,
-                b'?' => self.marks.questions += 1,
-                _ => {}
-            }
-            self.end_sentence(t == b'?');
-        }
+        self.count_mark(t, cl);
         Some(end)
     }
 
@@ -316,17 +306,7 @@ impl Scanner<'_, '_> {
                         }
                     }
                 }
-                if cl & CLAUSE != 0 {
-                    self.clause += 1;
-                }
-                if cl & SENTENCE != 0 {
-                    match c {
-                        b'!' => self.marks.exclamations += 1,
-                        b'?' => self.marks.questions += 1,
-                        _ => {}
-                    }
-                    self.end_sentence(c == b'?');
-                }
+                self.count_mark(c, cl);
                 i += 1;
             } else {
                 let (ch, w) = char_at(self.text, i);
@@ -347,6 +327,23 @@ impl Scanner<'_, '_> {
             }
         }
         i
+    }
+
+    /// Counts the ASCII mark `c` of class `cl`: a clause mark starts a new clause, a sentence mark
+    /// (`!`, `?`, `.`) ends the sentence and `!` and `?` are counted for emphasis.
+    #[inline(always)]
+    fn count_mark(&mut self, c: u8, cl: u8) {
+        if cl & CLAUSE != 0 {
+            self.clause += 1;
+        }
+        if cl & SENTENCE != 0 {
+            match c {
+                b'!' => self.marks.exclamations += 1,
+                b'?' => self.marks.questions += 1,
+                _ => {}
+            }
+            self.end_sentence(c == b'?');
+        }
     }
 
     fn end_sentence(&mut self, question: bool) {
