@@ -125,10 +125,7 @@ impl Module_ {
             .call(&mut self.store, (ptr, len))
             .expect("dealloc of the request trapped");
         let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
-        let mut out = vec![0; out_len as usize];
-        self.memory
-            .read(&self.store, out_ptr as usize, &mut out)
-            .expect("process returned a bad buffer");
+        let out = self.result(packed, "process");
         self.dealloc
             .call(&mut self.store, (out_ptr, out_len))
             .expect("dealloc of the result trapped");
@@ -154,11 +151,16 @@ impl Module_ {
             .process_buffer
             .call(&mut self.store, len)
             .expect("process_buffer trapped");
+        self.result(packed, "process_buffer")
+    }
+
+    /// The bytes of a packed result (`ptr << 32 | len`) that `call` returned.
+    fn result(&self, packed: u64, call: &str) -> Vec<u8> {
         let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
         let mut out = vec![0; out_len as usize];
         self.memory
             .read(&self.store, out_ptr as usize, &mut out)
-            .expect("process_buffer returned a bad buffer");
+            .unwrap_or_else(|e| panic!("{call} returned a bad buffer: {e}"));
         out
     }
 
