@@ -5,7 +5,8 @@
 //!
 //! The corpus is read from `../shared/data/sentiment/tweeteval_val/val.jsonl` (relative to the
 //! repository root) or from the file named by `SENTIMAP_BENCH_CORPUS`. After criterion's groups,
-//! a plain timed loop (single thread) prints texts per second of each engine and their ratio.
+//! interleaved rounds timed in the thread's CPU time print texts per CPU-second of each engine and
+//! their ratio (see [`ratio`]).
 //!
 //! For instruction counts, `SENTIMAP_BENCH_PASSES=N SENTIMAP_BENCH_MODE=summary|score` skips
 //! criterion and scores the corpus N times, so that a run under
@@ -22,7 +23,9 @@
 use std::hint::black_box;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use cpu_time::ThreadTime;
 
 use criterion::{criterion_group, Criterion, Throughput};
 use sentimap_core::sentiment::Scorer;
@@ -85,9 +88,10 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-/// Texts per second of `f` over `texts`, timed for about `budget`.
-fn rate(texts: &[String], budget: Duration, mut f: impl FnMut(&str)) -> f64 {
-    let start = Instant::now();
+/// Texts per CPU-second of `f`: whole passes over `texts` until `budget` of this thread's CPU
+/// time is spent (CPU time, not wall-clock: time the thread waits for a core is not counted).
+fn rate(texts: &[String], budget: Duration, f: &mut dyn FnMut(&str)) -> f64 {
+    let start = ThreadTime::now();
     let mut n = 0u64;
     while start.elapsed() < budget {
         for t in texts {
@@ -98,30 +102,72 @@ fn rate(texts: &[String], budget: Duration, mut f: impl FnMut(&str)) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
+/// The median of `v` (sorted in place).
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// The engines in short interleaved rounds, so that a host whose speed drifts (other tenants,
+/// frequency changes) slows all of them alike: each round times every engine for 0.25 s of CPU,
+/// in an order that rotates from round to round. Prints each engine's median rate and the median
+/// of the per-round ratios, with their range.
 fn ratio() {
+    const ROUNDS: usize = 12;
     let texts = corpus();
     let mut scorer = Scorer::new();
+    let mut full = Scorer::new();
     let vader = vader_sentiment::SentimentIntensityAnalyzer::new();
-    let budget = Duration::from_secs(3);
-    let ours = rate(&texts, budget, |t| {
+    let budget = Duration::from_millis(250);
+    let mut summary = |t: &str| {
         black_box(scorer.summary(t, None));
-    });
-    let ours_full = rate(&texts, budget, |t| {
-        black_box(scorer.score(t, None));
-    });
-    let theirs = rate(&texts, budget, |t| {
+    };
+    let mut score = |t: &str| {
+        black_box(full.score(t, None));
+    };
+    let mut theirs = |t: &str| {
         black_box(vader.polarity_scores(t));
-    });
+    };
+    let mut engines: [&mut dyn FnMut(&str); 3] = [&mut summary, &mut score, &mut theirs];
+    // Warm-up: caches, branch predictors and the scorers' buffers.
+    for f in engines.iter_mut() {
+        rate(&texts, budget, *f);
+    }
+    let mut rounds: Vec<[f64; 3]> = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS {
+        let mut r = [0.0f64; 3];
+        for k in 0..3 {
+            let e = (round + k) % 3;
+            r[e] = rate(&texts, budget, engines[e]);
+        }
+        rounds.push(r);
+    }
+    let column = |f: &dyn Fn(&[f64; 3]) -> f64| -> Vec<f64> { rounds.iter().map(f).collect() };
+    let mut ours = column(&|r| r[0]);
+    let mut ours_full = column(&|r| r[1]);
+    let mut vader_rates = column(&|r| r[2]);
+    let mut ratio_summary = column(&|r| r[0] / r[2]);
+    let mut ratio_score = column(&|r| r[1] / r[2]);
+    let range = |v: &[f64]| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(0.0, f64::max);
+        format!("{lo:.1}x to {hi:.1}x")
+    };
+    let (summary_range, score_range) = (range(&ratio_summary), range(&ratio_score));
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "\ntweeteval_val ({} texts), one thread:\n  sentimap summary           {:>12.0} texts/s\n  sentimap score + evidence  {:>12.0} texts/s\n  vader_sentiment crate      {:>12.0} texts/s\n  ratio (summary / vader)    {:>12.1}x\n  ratio (score / vader)      {:>12.1}x",
+        "\ntweeteval_val ({} texts), one thread, texts per CPU-second, median of {ROUNDS} interleaved rounds:\n  sentimap summary           {:>12.0} texts/s\n  sentimap score + evidence  {:>12.0} texts/s\n  vader_sentiment crate      {:>12.0} texts/s\n  ratio (summary / vader)    {:>12.1}x   (rounds: {summary_range})\n  ratio (score / vader)      {:>12.1}x   (rounds: {score_range})",
         texts.len(),
-        ours,
-        ours_full,
-        theirs,
-        ours / theirs,
-        ours_full / theirs
+        median(&mut ours),
+        median(&mut ours_full),
+        median(&mut vader_rates),
+        median(&mut ratio_summary),
+        median(&mut ratio_score),
     );
 }
 
