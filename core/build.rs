@@ -191,8 +191,9 @@ fn main() {
                 let (k, w) = (keys[*i], &words[keys[*i]]);
                 let _ = writeln!(
                     out,
-                    "    Entry {{ key: {k:?}, tag: {}, valence: {:?}, boost: {:?}, flags: {}, id: {}, idioms: ({}, {}) }},",
-                    tag(k.as_bytes()), w.valence, w.boost, w.flags, w.id, w.idiom_start, w.idiom_count
+                    "    Entry {{ key: {k:?}, tag: {}, valence: {:?}, boost: {:?}, flags: {}, id: {}, idioms: ({}, {}), weigh: {} }},",
+                    tag(k.as_bytes()), w.valence, w.boost, w.flags, w.id, w.idiom_start, w.idiom_count,
+                    w.valence != 0.0 || w.flags & IDIOM_START != 0
                 );
             }
             None => out.push_str("    Entry::EMPTY,\n"),

@@ -52,6 +52,9 @@ pub(crate) struct Entry {
     pub id: u8,
     /// The range of [`idioms`] starting with this word: (first, count).
     pub idioms: (u16, u16),
+    /// The rules weigh the word: it has a valence or starts an idiom (set by `build.rs`, so
+    /// that the scanner tests one byte per word).
+    pub weigh: bool,
 }
 
 /// How the idioms starting with `e`'s word go on: [`idiom_next_bit`] of each one's second word's
@@ -90,6 +93,7 @@ impl Entry {
         flags: 0,
         id: 0,
         idioms: (0, 0),
+        weigh: false,
     };
 
     pub fn has(&self, flag: u8) -> bool {
@@ -215,6 +219,13 @@ pub(crate) const fn may_start_emoticon(a: u8, b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weigh_is_valence_or_idiom_start() {
+        for e in WORDS.iter().chain([&NO_ENTRY]) {
+            assert_eq!(e.weigh, e.valence != 0.0 || e.has(IDIOM_START), "{}", e.key);
+        }
+    }
 
     #[test]
     fn every_key_is_found() {

@@ -781,7 +781,7 @@ impl Scanner<'_, '_> {
         // rather than branch, and list the token to weigh by pushing it always and keeping it
         // or not.
         let e = entry.unwrap_or(&lexicon::NO_ENTRY);
-        let weigh = (e.valence != 0.0) | (e.flags & lexicon::IDIOM_START != 0);
+        let weigh = e.weigh;
         let listed = self.weigh.len();
         self.weigh.push(self.out.len() as u32);
         self.weigh.truncate(listed + usize::from(weigh));
