@@ -159,7 +159,9 @@ pub(crate) fn apply(
             }
             continue;
         }
-        if !use_lexicon || t.base == 0.0 && !entry_has(t, IDIOM_START) {
+        // A listed word has a valence or starts an idiom (the scanner lists no other word).
+        debug_assert!(t.base != 0.0 || entry_has(t, IDIOM_START));
+        if !use_lexicon {
             continue;
         }
         let mut v = t.base;
