@@ -8,7 +8,7 @@
 //! interleaved rounds timed in the thread's CPU time print texts per CPU-second of each engine and
 //! their ratio (see [`ratio`]).
 //!
-//! For instruction counts, `SENTIMAP_BENCH_PASSES=N SENTIMAP_BENCH_MODE=summary|score` skips
+//! For instruction counts, `SENTIMAP_BENCH_PASSES=N SENTIMAP_BENCH_MODE=summary|score|vader` skips
 //! criterion and scores the corpus N times, so that a run under
 //! `valgrind --tool=callgrind` with N passes minus one with 0 passes gives the instructions per
 //! text (repeatable on a loaded machine, unlike wall-clock figures).
@@ -181,11 +181,18 @@ fn passes(n: &str) {
     let mode = std::env::var("SENTIMAP_BENCH_MODE").unwrap_or_else(|_| "summary".into());
     let texts = corpus();
     let mut scorer = Scorer::new();
+    // Built only in vader mode: building it costs more than all the rest of a 0-pass run.
+    let vader = (mode == "vader").then(vader_sentiment::SentimentIntensityAnalyzer::new);
     for _ in 0..n {
         for t in &texts {
             match mode.as_str() {
                 "score" => {
                     black_box(scorer.score(black_box(t), None));
+                }
+                "vader" => {
+                    if let Some(v) = &vader {
+                        black_box(v.polarity_scores(black_box(t)));
+                    }
                 }
                 _ => {
                     black_box(scorer.summary(black_box(t), None));
