@@ -32,6 +32,14 @@
 use std::alloc::Layout;
 use std::cell::RefCell;
 
+pub mod small_alloc;
+
+// The module's one thread allocates through per-size free lists for small blocks (see
+// `small_alloc`); natively (unit tests, fuzzing) the default allocator stays.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: small_alloc::SmallAlloc = small_alloc::SmallAlloc::new();
+
 /// The ABI version. 1: `alloc`, `dealloc`, `process`; 2: also `request_buffer` and
 /// `process_buffer`, version 1 unchanged (a host written for 1 can accept 2). The request format
 /// is [`sentimap_core::api::API_VERSION`], a separate number.
