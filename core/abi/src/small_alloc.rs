@@ -3,7 +3,7 @@
 //! A request allocates a handful of small blocks and frees them before it returns (a score's
 //! evidence tokens and emoji, the vectors holding them), the same sizes request after request. The
 //! default allocator of `wasm32-unknown-unknown` (dlmalloc) spent about 2,600 instructions per tweet
-//! on them under wasmtime, an eighth of the call. Here a block of up to [`MAX_SMALL`] bytes comes from
+//! on them under wasmtime, a tenth of the call. Here a block of up to [`MAX_SMALL`] bytes comes from
 //! the free list of its size class (a multiple of [`CLASS_BYTES`]), or is cut from a
 //! [`CHUNK_BYTES`] chunk, and goes back to that list when freed: a few instructions each way. Larger
 //! blocks (request and result buffers, batches) go to dlmalloc as before. A freed small block is
