@@ -14,12 +14,14 @@ try {
   if (r.error) {
     console.error(r.error);
   } else {
-    const failures = [...r.bindgen, ...r.typed, ...r.plain, ...r.buffered.map((f) => `(module buffers) ${f}`)];
+    const failures = [...r.bindgen, ...r.bindgenText.map((f) => `(processText) ${f}`), ...r.typed, ...r.plain,
+      ...r.buffered.map((f) => `(module buffers) ${f}`), ...r.bufferedText.map((f) => `(module buffers, text) ${f}`)];
     failures.slice(0, 50).forEach((f) => console.error(f));
     const version = browser.version();
     console.log(`chromium ${version}: ${r.count - r.bindgen.length}/${r.count} via wasm-bindgen, ` +
       `${r.count - r.plain.length}/${r.count} via the plain module, ` +
-      `${r.count - r.buffered.length}/${r.count} via its buffers, ${r.typedChecked - r.typed.length}/${r.typedChecked} typed`);
+      `${r.count - r.buffered.length}/${r.count} via its buffers, ${r.count - r.bufferedText.length}/${r.count} as text, ` +
+      `${r.count - r.bindgenText.length}/${r.count} via processText, ${r.typedChecked - r.typed.length}/${r.typedChecked} typed`);
     code = failures.length === 0 && r.count >= 500 && r.typedChecked >= 400 ? 0 : 1;
   }
 } finally {

@@ -41,12 +41,21 @@ test('plain module through its own buffers (ABI version 2) gives the expected by
   assert.deepEqual(failures, []);
 });
 
+test('plain module through its own buffers, the result as text, gives the expected bytes', async () => {
+  const { instance } = await WebAssembly.instantiate(load('sentimap_core_abi.wasm'), {});
+  const { bufferTextCaller } = await import('../common.mjs');
+  const failures = await runAll(vectors, bufferTextCaller(instance));
+  assert.deepEqual(failures, []);
+});
+
 test('wasm-bindgen package (nodejs target) gives the expected bytes', async () => {
   load('node/sentimap_core_js_bg.wasm');
   const core = createRequire(import.meta.url)(path.join(wasmDir, 'node/sentimap_core_js.js'));
   assert.equal(core.apiVersion(), vectors.api_version);
   const failures = await runAll(vectors, (req) => core.process(req));
   assert.deepEqual(failures, []);
+  const textFailures = await runAll(vectors, (req) => core.processText(req));
+  assert.deepEqual(textFailures.map((f) => `(processText) ${f}`), []);
 });
 
 test('wasm-bindgen typed functions return the expected values and errors', () => {
