@@ -553,7 +553,10 @@ fn totals(toks: &[Tok], rated: &[Rated], live: usize, marks: Marks) -> Totals {
     } else if sum < 0.0 {
         sum -= emphasis;
     }
-    out.compound = (sum / libm::sqrt(sum * sum + 15.0)).clamp(-1.0, 1.0);
+    // IEEE 754 requires square roots correctly rounded, so `sqrt` gives the same bits on every
+    // platform (it is not a transcendental function); std's is one instruction natively and in
+    // WebAssembly (`f64.sqrt`), where `libm::sqrt` is a software routine on stable Rust.
+    out.compound = (sum / (sum * sum + 15.0).sqrt()).clamp(-1.0, 1.0);
     if pos > -neg {
         pos += emphasis;
     } else if pos < -neg {
