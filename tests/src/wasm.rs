@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use wasmtime::{Config, Engine, Instance, Memory, Module, OptLevel, Store, TypedFunc};
+use wasmtime::{Config, Engine, Inlining, Instance, Memory, Module, OptLevel, Store, TypedFunc};
 
 /// The built plain module: `$SENTIMAP_WASM_MODULE`, else `target/wasm/sentimap_core_abi.wasm`.
 pub fn module_path() -> PathBuf {
@@ -64,7 +64,13 @@ impl Runner {
         let mut config = Config::new();
         config
             .consume_fuel(fuel)
-            .cranelift_opt_level(OptLevel::Speed);
+            .cranelift_opt_level(OptLevel::Speed)
+            .compiler_inlining(Inlining::Yes);
+        if std::env::var_os("SENTIMAP_WASM_PERFMAP").is_some() {
+            // For profilers: names the compiled functions in /tmp/perf-PID.map (with the names
+            // section kept, `wasm-opt -g`, they are the Rust symbols).
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = wt(Engine::new(&config))?;
         let module = wt(Module::new(&engine, bytes))?;
         let mut store = Store::new(&engine, ());
