@@ -53,6 +53,8 @@ use serde_json::Value;
 use crate::sentiment::{CompatLabel, Evidence, EvidenceKind, Label, Method};
 use crate::{Error, IndexDoc, Post, Sentiment};
 
+mod batch;
+
 /// The request format version this core speaks; also the plain module's `abi_version`.
 pub const API_VERSION: u32 = 1;
 
@@ -390,24 +392,6 @@ fn write_score_bytes(out: &mut Vec<u8>, text: &[u8], lang: Option<&str>) {
     }
 }
 
-/// One item of a batch, read in place: a bare string, or an object with a string `text` and a
-/// `lang` that is a string, `null` or absent (other keys are ignored). `None` for anything else.
-fn batch_item(value: &Value) -> Option<(&str, Option<&str>)> {
-    match value {
-        Value::String(text) => Some((text, None)),
-        Value::Object(fields) => {
-            let text = fields.get("text")?.as_str()?;
-            let lang = match fields.get("lang") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(lang)) => Some(lang.as_str()),
-                Some(_) => return None,
-            };
-            Some((text, lang))
-        }
-        _ => None,
-    }
-}
-
 /// Scores a batch. `items` is a JSON array whose items are strings or `{"text": .., "lang": ..}`
 /// objects; the result is a JSON array holding, per item and in order, a [`Sentiment`] or an error
 /// object. A body that is not such an array gives one error object.
@@ -428,21 +412,28 @@ fn score_batch(items: &[u8]) -> Vec<u8> {
 
 /// Appends the result of a batch (or its one error object) to `out`.
 fn write_batch(out: &mut Vec<u8>, items: &[u8]) {
-    let values: Vec<Value> = match parse_body(items) {
-        Ok(Value::Array(a)) => a,
-        Ok(other) => {
+    let values = match std::str::from_utf8(items) {
+        Err(e) => {
             return write_error(
                 out,
-                &ApiError::request(
-                    Some("items"),
-                    format!(
-                        "expected a JSON array of texts, found {}",
-                        json_type_name(&other)
-                    ),
-                ),
+                &ApiError::from(Error::Utf8 {
+                    offset: e.valid_up_to(),
+                }),
             )
         }
-        Err(e) => return write_error(out, &e),
+        Ok(body) => match batch::parse(body) {
+            Ok(batch::Body::Items(values)) => values,
+            Ok(batch::Body::Not(kind)) => {
+                return write_error(
+                    out,
+                    &ApiError::request(
+                        Some("items"),
+                        format!("expected a JSON array of texts, found {kind}"),
+                    ),
+                )
+            }
+            Err(e) => return write_error(out, &ApiError::from(Error::from(e))),
+        },
     };
     if values.len() > MAX_BATCH_ITEMS {
         return write_error(
@@ -462,8 +453,8 @@ fn write_batch(out: &mut Vec<u8>, items: &[u8]) {
         if i > 0 {
             out.push(b',');
         }
-        match batch_item(value) {
-            Some((text, lang)) => write_score(out, text, lang),
+        match &value.0 {
+            Some((text, lang)) => write_score(out, text, lang.as_deref()),
             None => write_json(
                 out,
                 &ErrorObject {
@@ -481,26 +472,6 @@ fn write_batch(out: &mut Vec<u8>, items: &[u8]) {
 /// Appends `e` as an error object to `out`.
 fn write_error(out: &mut Vec<u8>, e: &ApiError) {
     write_json(out, &ErrorObject { error: e });
-}
-
-fn parse_body(bytes: &[u8]) -> Result<Value, ApiError> {
-    if let Err(e) = std::str::from_utf8(bytes) {
-        return Err(ApiError::from(Error::Utf8 {
-            offset: e.valid_up_to(),
-        }));
-    }
-    serde_json::from_slice(bytes).map_err(|e| ApiError::from(Error::from(e)))
-}
-
-fn json_type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Normalises and scores one raw post: an [`IndexDoc`] as JSON, or an error object naming the
