@@ -121,9 +121,18 @@ impl Runner {
             .write(&mut self.store, self.buffer.0 as usize, request)?;
         let packed = wt(self.process_buffer.call(&mut self.store, len))?;
         let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
-        let mut out = vec![0; out_len as usize];
-        self.memory.read(&self.store, out_ptr as usize, &mut out)?;
-        Ok(out)
+        self.result(out_ptr, out_len)
+    }
+
+    /// A copy of the result the module returned at `ptr` (`len` bytes), read from its memory
+    /// (not zero-filled first).
+    fn result(&self, ptr: u32, len: u32) -> anyhow::Result<Vec<u8>> {
+        let (start, len) = (ptr as usize, len as usize);
+        self.memory
+            .data(&self.store)
+            .get(start..start.saturating_add(len))
+            .map(<[u8]>::to_vec)
+            .with_context(|| format!("result {start}+{len} outside the module's memory"))
     }
 
     /// One request through `alloc`, `process` and `dealloc` (ABI version 1).
@@ -140,8 +149,7 @@ impl Runner {
         let packed = wt(self.process.call(&mut self.store, (ptr, len)))?;
         wt(self.dealloc.call(&mut self.store, (ptr, len)))?;
         let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
-        let mut out = vec![0; out_len as usize];
-        self.memory.read(&self.store, out_ptr as usize, &mut out)?;
+        let out = self.result(out_ptr, out_len)?;
         wt(self.dealloc.call(&mut self.store, (out_ptr, out_len)))?;
         Ok(out)
     }

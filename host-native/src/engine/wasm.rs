@@ -208,12 +208,16 @@ impl<'e> WasmBatch<'e> {
         let packed = wt(self.process_buffer.call(&mut self.store, len))
             .context("core module: process_buffer")?;
         let (out_ptr, out_len) = ((packed >> 32) as u32, (packed & 0xffff_ffff) as u32);
-        // The result buffer is the module's (valid until the next request): copied, not freed.
-        let mut out = vec![0u8; out_len as usize];
+        // The result buffer is the module's (valid until the next request): copied, not freed
+        // (and not zero-filled first).
+        let (start, out_len) = (out_ptr as usize, out_len as usize);
         self.memory
-            .read(&self.store, out_ptr as usize, &mut out)
-            .context("reading the result out of the core module")?;
-        Ok(out)
+            .data(&self.store)
+            .get(start..start.saturating_add(out_len))
+            .map(<[u8]>::to_vec)
+            .with_context(|| {
+                format!("the core module's result ({start}+{out_len}) is outside its memory")
+            })
     }
 }
 

@@ -25,7 +25,9 @@
 //!     calls wasm 1000 '{"v":1,"op":"score"}\n'
 //! ```
 //!
-//! (instructions per request = the total over N, after a warm-up call outside the count).
+//! (instructions per request = the total over N, after a warm-up call outside the count). A
+//! REQUEST of `tweets` stands for all of `tweeteval_val`'s tweets as `score` requests: N passes
+//! over them (instructions per tweet = the total over N x 2,000).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -115,12 +117,14 @@ fn batches_of(score_requests: &[Vec<u8>]) -> anyhow::Result<Vec<Vec<u8>>> {
 /// One way of answering a request, returning the result's length.
 type Call = Box<dyn FnMut(&[u8]) -> usize>;
 
-/// Answers `request` `n` times: the only function callgrind counts (`--toggle-collect`).
+/// Answers `requests` `n` times over: the only function callgrind counts (`--toggle-collect`).
 #[inline(never)]
-fn run_calls(n: u64, request: &[u8], call: &mut dyn FnMut(&[u8]) -> usize) -> usize {
+fn run_calls(n: u64, requests: &[Vec<u8>], call: &mut dyn FnMut(&[u8]) -> usize) -> usize {
     let mut sink = 0usize;
     for _ in 0..n {
-        sink = sink.wrapping_add(call(std::hint::black_box(request)));
+        for r in requests {
+            sink = sink.wrapping_add(call(std::hint::black_box(r)));
+        }
     }
     sink
 }
@@ -131,7 +135,11 @@ fn calls(args: &[String]) -> anyhow::Result<()> {
         anyhow::bail!("usage: bench-wasm calls native|wasm|wasm-v1|wasm-fuel N REQUEST");
     };
     let n: u64 = n.parse()?;
-    let request = request.replace("\\n", "\n").into_bytes();
+    let requests = if request == "tweets" {
+        tweet_requests()?
+    } else {
+        vec![request.replace("\\n", "\n").into_bytes()]
+    };
     let mut call: Call = match engine.as_str() {
         "native" => Box::new(|r: &[u8]| sentimap_core::api::process(r).len()),
         "wasm" | "wasm-fuel" => {
@@ -144,12 +152,13 @@ fn calls(args: &[String]) -> anyhow::Result<()> {
         }
         other => anyhow::bail!("unknown engine {other}: native, wasm, wasm-v1 or wasm-fuel"),
     };
-    // One call before counting: lazy set-up (the scorer's buffers, the first memory growth).
-    let first = call(&request);
-    let sink = run_calls(n, &request, &mut *call);
+    // One pass before counting: lazy set-up (the scorer's buffers, the first memory growth).
+    let first: usize = requests.iter().map(|r| call(r)).sum();
+    let sink = run_calls(n, &requests, &mut *call);
     writeln!(
         std::io::stdout(),
-        "{n} calls, {first} bytes per result ({sink})"
+        "{n} passes over {} requests, {first} bytes of results per pass ({sink})",
+        requests.len()
     )?;
     Ok(())
 }
