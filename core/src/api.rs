@@ -192,13 +192,6 @@ fn check_text(text: &[u8]) -> Result<&str, ApiError> {
     })
 }
 
-fn score_value(text: &str, lang: Option<&str>) -> Result<Sentiment, ApiError> {
-    if text.len() > MAX_TEXT_BYTES {
-        return Err(ApiError::too_large(text.len(), MAX_TEXT_BYTES));
-    }
-    Ok(crate::score(text, lang))
-}
-
 /// Scores one text: a [`Sentiment`] as JSON, or an error object when the text is over
 /// [`MAX_TEXT_BYTES`].
 ///
@@ -214,10 +207,11 @@ pub fn score_json(text: &str, lang: Option<&str>) -> String {
 
 /// Appends the score of `text` (or the error object) to `out`.
 fn write_score(out: &mut Vec<u8>, text: &str, lang: Option<&str>) {
-    match score_value(text, lang) {
-        Ok(s) => write_sentiment(out, &s),
-        Err(e) => write_json(out, &ErrorObject { error: &e }),
+    if text.len() > MAX_TEXT_BYTES {
+        let e = ApiError::too_large(text.len(), MAX_TEXT_BYTES);
+        return write_json(out, &ErrorObject { error: &e });
     }
+    crate::sentiment::score_with(text, lang, |s| write_sentiment(out, s));
 }
 
 /// Appends `s` as JSON to `out`: the bytes serde_json writes for it (the

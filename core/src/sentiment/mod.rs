@@ -120,6 +120,30 @@ pub struct Sentiment {
     pub emoji: Vec<String>,
 }
 
+impl Sentiment {
+    /// A neutral score with no evidence: what [`Scorer::score_into`] refills.
+    fn empty() -> Self {
+        Sentiment {
+            label: Label::Neutral,
+            compound: 0.0,
+            positive: 0.0,
+            neutral: 0.0,
+            negative: 0.0,
+            method: Method::None,
+            lexicon_applied: false,
+            compat: CompatLabel::Neutral,
+            evidence: Vec::new(),
+            emoji: Vec::new(),
+        }
+    }
+}
+
+/// Replaces `s`'s text with `with`, in `s`'s buffer.
+fn refill(s: &mut String, with: &str) {
+    s.clear();
+    s.push_str(with);
+}
+
 /// The score of one text without its evidence: what [`Scorer::summary`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -163,18 +187,43 @@ pub fn lexicon_applies(lang: Option<&str>) -> bool {
 /// to call instead of being allocated and grown for every text (buffers that a very long text
 /// grew are released afterwards). The result never depends on that reuse.
 pub fn score(text: &str, lang: Option<&str>) -> Sentiment {
-    thread_local! {
-        static SCORER: std::cell::RefCell<Scorer> = std::cell::RefCell::new(Scorer::new());
-    }
-    SCORER.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scorer) => {
-            let s = scorer.score(text, lang);
-            scorer.release_large();
+    THREAD_SCORER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut kept) => {
+            let s = kept.0.score(text, lang);
+            kept.0.release_large();
             s
         }
         // Only reachable if scoring re-entered this function, which it does not.
         Err(_) => Scorer::new().score(text, lang),
     })
+}
+
+/// [`score`] for a caller that only reads the result (to write it out): `f` gets the score of
+/// `text` in the thread's own [`Sentiment`], refilled by [`Scorer::score_into`], so nothing is
+/// allocated once it has held a text's worth of evidence.
+pub(crate) fn score_with<R>(text: &str, lang: Option<&str>, f: impl FnOnce(&Sentiment) -> R) -> R {
+    /// Evidence items or emoji a kept `Sentiment` may hold on to between texts.
+    const KEEP_ITEMS: usize = 256;
+    THREAD_SCORER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut kept) => {
+            let (scorer, s) = &mut *kept;
+            scorer.score_into(text, lang, s);
+            scorer.release_large();
+            let r = f(s);
+            if s.evidence.capacity() > KEEP_ITEMS || s.emoji.capacity() > KEEP_ITEMS {
+                *s = Sentiment::empty();
+            }
+            r
+        }
+        // Only reachable if `f` scored a text itself.
+        Err(_) => f(&Scorer::new().score(text, lang)),
+    })
+}
+
+thread_local! {
+    /// The scorer of [`score`] and [`score_with`], and the latter's result.
+    static THREAD_SCORER: std::cell::RefCell<(Scorer, Sentiment)> =
+        std::cell::RefCell::new((Scorer::new(), Sentiment::empty()));
 }
 
 /// A reusable scorer: holds the token buffers between texts, so the hot path allocates nothing.
@@ -216,22 +265,36 @@ impl Scorer {
 
     /// Scores `text` with its evidence.
     pub fn score(&mut self, text: &str, lang: Option<&str>) -> Sentiment {
+        let mut s = Sentiment::empty();
+        self.score_into(text, lang, &mut s);
+        s
+    }
+
+    /// Scores `text` with its evidence into `out`, whatever `out` held: its vectors and strings
+    /// are reused, so a `Sentiment` kept between texts is refilled without allocating once it
+    /// has held as many items as the text needs.
+    pub fn score_into(&mut self, text: &str, lang: Option<&str>, out: &mut Sentiment) {
         let applied = lexicon_applies(lang);
         let mut buf = std::mem::take(&mut self.decoded);
         let text = decoded(text, &mut buf);
         let totals = self.run(text, applied);
         let s = summarize(&totals, applied);
-        let mut evidence = Vec::new();
-        let mut emoji = Vec::new();
+        let mut emoji = 0;
         // Most texts have no sign: their tokens are not walked.
         if self.signs > 0 {
             for t in self.toks.iter().filter(|t| t.kind != Kind::Word) {
                 let span = text.get(t.start as usize..t.end as usize);
-                emoji.push(span.unwrap_or_default().to_string());
+                match out.emoji.get_mut(emoji) {
+                    Some(old) => refill(old, span.unwrap_or_default()),
+                    None => out.emoji.push(span.unwrap_or_default().to_owned()),
+                }
+                emoji += 1;
             }
         }
+        out.emoji.truncate(emoji);
         // The tokens left with a valence, in text order (a valence can still underflow to 0
         // under many contrasts: those are no evidence).
+        let mut evidence = 0;
         for w in &self.rated {
             let Some(t) = self.toks.get(w.tok as usize) else {
                 continue;
@@ -246,26 +309,32 @@ impl Scorer {
                     Kind::Word if w.end != 0 => EvidenceKind::Idiom,
                     Kind::Word => EvidenceKind::Word,
                 };
-                evidence.push(Evidence {
-                    token: span.to_string(),
-                    valence: round(w.valence, 1e3),
-                    kind,
-                });
+                let valence = round(w.valence, 1e3);
+                match out.evidence.get_mut(evidence) {
+                    Some(old) => {
+                        refill(&mut old.token, span);
+                        old.valence = valence;
+                        old.kind = kind;
+                    }
+                    None => out.evidence.push(Evidence {
+                        token: span.to_owned(),
+                        valence,
+                        kind,
+                    }),
+                }
+                evidence += 1;
             }
         }
+        out.evidence.truncate(evidence);
         self.decoded = buf;
-        Sentiment {
-            label: s.label,
-            compound: s.compound,
-            positive: s.positive,
-            neutral: s.neutral,
-            negative: s.negative,
-            method: s.method,
-            lexicon_applied: s.lexicon_applied,
-            compat: s.compat,
-            evidence,
-            emoji,
-        }
+        out.label = s.label;
+        out.compound = s.compound;
+        out.positive = s.positive;
+        out.neutral = s.neutral;
+        out.negative = s.negative;
+        out.method = s.method;
+        out.lexicon_applied = s.lexicon_applied;
+        out.compat = s.compat;
     }
 
     fn run(&mut self, text: &str, applied: bool) -> Totals {
@@ -401,8 +470,15 @@ mod tests {
             "😡😡 awful",
             "I love it",
         ];
+        let mut kept = Sentiment::empty();
+        let mut scorer = Scorer::new();
         for t in texts {
-            assert_eq!(score(t, None), Scorer::new().score(t, None), "{t:.40}");
+            let fresh = Scorer::new().score(t, None);
+            assert_eq!(score(t, None), fresh, "{t:.40}");
+            assert_eq!(score_with(t, None, Sentiment::clone), fresh, "{t:.40}");
+            // A kept result refilled by text after text: more items than before, then fewer.
+            scorer.score_into(t, None, &mut kept);
+            assert_eq!(kept, fresh, "{t:.40}");
         }
     }
 
