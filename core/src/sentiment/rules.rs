@@ -169,16 +169,22 @@ pub(crate) fn apply(
         let mut idiom_end = 0;
         // Idioms replace the valence of their words.
         if entry_has(t, IDIOM_START) {
-            if let Some((len, val, end)) = idiom_at(tb, toks, i) {
-                v = val;
-                idiom = true;
-                if end != t.end {
-                    idiom_end = end;
+            match idiom_at(tb, toks, i) {
+                Some((len, val, end)) => {
+                    v = val;
+                    idiom = true;
+                    if end != t.end {
+                        idiom_end = end;
+                    }
+                    if len > 1 {
+                        spans.push(i, i + len);
+                        absorbed += len - 1;
+                    }
                 }
-                if len > 1 {
-                    spans.push(i, i + len);
-                    absorbed += len - 1;
-                }
+                // Most idiom starts are function words (`the`, `to`) with no valence and no
+                // idiom here: nothing below would change (every path ends at `v == 0.0`).
+                None if v == 0.0 => continue,
+                None => {}
             }
         }
         // The rules on the word itself are all about a booster or a word with an identity.
@@ -490,8 +496,16 @@ fn idiom_at(tb: &[u8], toks: &[Tok], i: usize) -> Option<(usize, f64, u32)> {
     None
 }
 
-/// Case-insensitive word equality that treats `’` as `'`.
+/// Case-insensitive word equality that treats `’` as `'` (`key`: lower case).
 fn eq_word(text: &[u8], key: &[u8]) -> bool {
+    // A `’` (three bytes) for a `'` only makes the text longer: of the same length, the two are
+    // equal byte for byte (up to case) or not at all; shorter, never.
+    if text.len() == key.len() {
+        return text.eq_ignore_ascii_case(key);
+    }
+    if text.len() < key.len() {
+        return false;
+    }
     let mut a = text.iter().copied().peekable();
     let mut b = key.iter().copied();
     loop {
