@@ -143,6 +143,7 @@ pub struct Summary {
 
 /// Whether the lexicon (English) applies to a post in language `lang`: unknown, undetermined
 /// (`und`) and English tags do; any other language does not.
+#[inline]
 pub fn lexicon_applies(lang: Option<&str>) -> bool {
     match lang.map(str::trim) {
         None | Some("") => true,

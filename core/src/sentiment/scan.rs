@@ -470,7 +470,8 @@ impl Scanner<'_, '_> {
         };
         let mut entry = lexicon::word_short(key, n);
         let mut elongated = false;
-        if entry.is_none() && may_fall_back_short(key, n) {
+        // No `'` in the key (it ends at one).
+        if entry.is_none() && may_fall_back_short(key, n, false) {
             let bytes = key.to_le_bytes();
             (entry, elongated) = fallback(bytes.get(..n).unwrap_or_default());
         }
@@ -501,7 +502,7 @@ impl Scanner<'_, '_> {
         let title = c0.is_ascii_uppercase() && n >= 2;
         let mut entry = lexicon::word_short(key, n);
         let mut elongated = false;
-        if entry.is_none() && may_fall_back_short(key, n) {
+        if entry.is_none() && may_fall_back_short(key, n, apostrophe) {
             let bytes = key.to_le_bytes();
             (entry, elongated) = fallback(bytes.get(..n).unwrap_or_default());
         }
@@ -1107,18 +1108,31 @@ static SUFFIXES: [u32; 8] = {
 /// a possessive (`'s`) or ends in a suffix [`lemma`] strips: one look-up, no chain of compares.
 #[inline(always)]
 fn strippable(last3: u32) -> bool {
-    let possessive = u32::from_le_bytes([b'\'', b's', 0, 0]);
-    (SUFFIXES[suffix_slot(last3)] == last3) | (last3 >> 8 == possessive)
+    suffixed(last3) | possessive(last3)
+}
+
+/// Whether the last three bytes of a key, `last3` (little-endian), end in a suffix [`lemma`]
+/// strips.
+#[inline(always)]
+fn suffixed(last3: u32) -> bool {
+    SUFFIXES[suffix_slot(last3)] == last3
+}
+
+/// Whether the last three bytes of a key, `last3` (little-endian), end in `'s`.
+#[inline(always)]
+fn possessive(last3: u32) -> bool {
+    last3 >> 8 == u32::from_le_bytes([b'\'', b's', 0, 0])
 }
 
 /// [`may_fall_back`] for a key of `n` bytes (1 to 7) held in a `u64`, zero-padded: the same tests
-/// on the word itself, without a buffer.
+/// on the word itself, without a buffer. `apostrophe`: whether the key may hold a `'` (the
+/// callers know: without one, no possessive, and no instructions spent on it).
 #[inline(always)]
-fn may_fall_back_short(key: u64, n: usize) -> bool {
+fn may_fall_back_short(key: u64, n: usize, apostrophe: bool) -> bool {
     // The last three bytes at the top, then down (bytes before the key's start are zeros).
     let last3 = ((key << (64 - 8 * n)) >> 40) as u32;
     // Without branches (`|`, `&` on bools): which way a word goes here is unpredictable.
-    (n > 4) & strippable(last3) | may_run3(key, n)
+    (n > 4) & (suffixed(last3) | apostrophe & possessive(last3)) | may_run3(key, n)
 }
 
 /// [`may_fall_back`] for a key of `n` bytes (8 to 15): `lo` its first eight bytes, `tail` its
@@ -1582,7 +1596,7 @@ mod tests {
             let k = w.as_bytes();
             let mut b = [0u8; 8];
             b[..k.len()].copy_from_slice(k);
-            let short = may_fall_back_short(u64::from_le_bytes(b), k.len());
+            let short = may_fall_back_short(u64::from_le_bytes(b), k.len(), k.contains(&b'\''));
             assert_eq!(short, may_fall_back(&padded(k), k.len()), "{w}");
         }
         // The long form lets through all the buffer form does (and on suffixes agrees).
