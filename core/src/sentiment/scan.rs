@@ -495,11 +495,14 @@ impl Scanner<'_, '_> {
     #[inline(always)]
     fn lower_word(&mut self, start: usize, w: u64, n: usize, apostrophe: bool) -> usize {
         let c0 = w as u8;
-        let word = key_mask(n);
-        let key = (w | u64::from(c0.is_ascii_uppercase()) << 5) & word;
+        // The low `n` bytes (`n` < 8: no shift by 64).
+        let word = (1u64 << (8 * (n & 7))) - 1;
+        // The first byte's case bit, looked up (a letter or digit: no branch on which).
+        let capital = CAPITAL[usize::from(c0 & 0x7F)];
+        let key = (w | u64::from(capital)) & word;
         // As [`Scanner::finish`] classifies: lower-case letters follow, so never in capitals;
         // in title case when a capital and another letter.
-        let title = c0.is_ascii_uppercase() && n >= 2;
+        let title = (capital != 0) & (n >= 2);
         let mut entry = lexicon::word_short(key, n);
         let mut elongated = false;
         if entry.is_none() && may_fall_back_short(key, n, apostrophe) {
@@ -1042,6 +1045,19 @@ fn special_pair(a: u8, b: u8) -> bool {
     let i = usize::from(a) << 8 | usize::from(b);
     SPECIAL_PAIRS[i / 64] & (1 << (i % 64)) != 0
 }
+
+/// `0x20` for an ASCII capital (the bit that makes it lower case), 0 for any other byte.
+static CAPITAL: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut c = 0;
+    while c < 128 {
+        if (c as u8).is_ascii_uppercase() {
+            t[c] = 0x20;
+        }
+        c += 1;
+    }
+    t
+};
 
 /// ASCII lower case, indexable by byte.
 static LOWERED: [u8; 128] = {
