@@ -99,12 +99,12 @@ pub(crate) struct Totals {
 }
 
 fn entry_has(t: &Tok, flag: u8) -> bool {
-    t.flags & flag != 0
+    t.entry.flags & flag != 0
 }
 
 /// Whether `t` is the special word `id` (`lexicon::ID_*`).
 fn is_word(t: &Tok, id: u8) -> bool {
-    t.id == id && t.kind == Kind::Word
+    t.entry.id == id && t.kind == Kind::Word
 }
 
 fn is_negator(t: &Tok) -> bool {
@@ -188,7 +188,7 @@ pub(crate) fn apply(
             }
         }
         // The rules on the word itself are all about a booster or a word with an identity.
-        if !idiom && (t.id != 0 || entry_has(t, BOOST)) {
+        if !idiom && (t.entry.id != 0 || entry_has(t, BOOST)) {
             let next = toks.get(i + 1).filter(|n| n.clause == t.clause);
             // A booster before a rated word modifies it and carries no valence of its own.
             if entry_has(t, BOOST) && next.is_some_and(is_rated_word) {
@@ -247,7 +247,7 @@ pub(crate) fn apply(
                 break;
             }
             // Only boosters, negators and words with an identity modify (most words do not).
-            if p.id == 0 && p.flags & (BOOST | NEG) == 0 && !p.nt {
+            if p.entry.id == 0 && p.entry.flags & (BOOST | NEG) == 0 && !p.nt {
                 continue;
             }
             // Words of an idiom modify nothing else.
@@ -255,7 +255,7 @@ pub(crate) fn apply(
                 continue;
             }
             if entry_has(p, BOOST) {
-                let mut s = p.entry.map_or(0.0, |e| e.boost) * sign;
+                let mut s = p.entry.boost * sign;
                 if p.caps && mixed_caps() {
                     s += sign * CAPS_BOOST;
                 }
@@ -465,7 +465,8 @@ impl NameRun {
 
 /// The idiom starting at token `i`: (token count, valence, end of its span).
 fn idiom_at(tb: &[u8], toks: &[Tok], i: usize) -> Option<(usize, f64, u32)> {
-    let first = toks[i].entry?;
+    // Asked only about idiom starts, which have an entry (no entry would find an empty list).
+    let first = toks.get(i)?.entry;
     // Most idiom starts are common words (`the`, `of`) followed by no idiom's second word.
     let goes_on = lexicon::idiom_next(first);
     if goes_on & lexicon::IDIOM_ONE_WORD == 0 {

@@ -18,14 +18,12 @@ pub(crate) struct Tok {
     pub start: u32,
     pub end: u32,
     pub kind: Kind,
-    /// The lexicon entry of a word or emoticon.
-    pub entry: Option<&'static Entry>,
+    /// The lexicon entry of a word or emoticon ([`lexicon::NO_ENTRY`] when none: its class bits
+    /// and identity are 0). The rules read class bits and identity through it, so a token push
+    /// stores neither.
+    pub entry: &'static Entry,
     /// Valence from the tables (emoji included), before any rule.
     pub base: f64,
-    /// The entry's class bits (0 when none).
-    pub flags: u8,
-    /// The entry's identity for the rules (`lexicon::ID_*`, 0 when none).
-    pub id: u8,
     /// Clause number: negation and boosters do not cross clause punctuation.
     pub clause: u32,
     /// A word in capitals (`GREAT`).
@@ -809,10 +807,8 @@ impl Scanner<'_, '_> {
             start: start as u32,
             end: end as u32,
             kind: Kind::Word,
-            entry,
+            entry: e,
             base: e.valence,
-            flags: e.flags,
-            id: e.id,
             clause: self.clause,
             caps,
             elongated,
@@ -869,8 +865,9 @@ impl Scanner<'_, '_> {
         if base != 0.0 {
             self.weigh.push(self.out.len() as u32);
         }
-        let flags = entry.map_or(0, |e| e.flags);
-        self.marks.flags |= flags;
+        // Emoticons have an entry (an emoticon's identity is 0), emoji none.
+        let entry = entry.unwrap_or(&lexicon::NO_ENTRY);
+        self.marks.flags |= entry.flags;
         self.marks.signs += 1;
         self.out.push(Tok {
             start: start as u32,
@@ -878,8 +875,6 @@ impl Scanner<'_, '_> {
             kind,
             entry,
             base,
-            flags,
-            id: 0,
             clause: self.clause,
             caps: false,
             elongated: false,
