@@ -484,7 +484,7 @@ impl Scanner<'_, '_> {
         let mut entry = lexicon::word_short(key, n);
         let mut elongated = false;
         // No `'` in the key (it ends at one).
-        if entry.is_none() && may_fall_back_short(key, n, false) {
+        if entry.is_none() && may_fall_back_short(key, n, word, false) {
             let bytes = key.to_le_bytes();
             (entry, elongated) = fallback(bytes.get(..n).unwrap_or_default());
         }
@@ -518,7 +518,7 @@ impl Scanner<'_, '_> {
         let title = (capital != 0) & (n >= 2);
         let mut entry = lexicon::word_short(key, n);
         let mut elongated = false;
-        if entry.is_none() && may_fall_back_short(key, n, apostrophe) {
+        if entry.is_none() && may_fall_back_short(key, n, word, apostrophe) {
             let bytes = key.to_le_bytes();
             (entry, elongated) = fallback(bytes.get(..n).unwrap_or_default());
         }
@@ -1151,14 +1151,15 @@ fn possessive(last3: u32) -> bool {
 }
 
 /// [`may_fall_back`] for a key of `n` bytes (1 to 7) held in a `u64`, zero-padded: the same tests
-/// on the word itself, without a buffer. `apostrophe`: whether the key may hold a `'` (the
-/// callers know: without one, no possessive, and no instructions spent on it).
+/// on the word itself, without a buffer. `word`: [`key_mask`] of `n`, which the callers have.
+/// `apostrophe`: whether the key may hold a `'` (the callers know: without one, no possessive,
+/// and no instructions spent on it).
 #[inline(always)]
-fn may_fall_back_short(key: u64, n: usize, apostrophe: bool) -> bool {
+fn may_fall_back_short(key: u64, n: usize, word: u64, apostrophe: bool) -> bool {
     // The last three bytes at the top, then down (bytes before the key's start are zeros).
     let last3 = ((key << (64 - 8 * n)) >> 40) as u32;
     // Without branches (`|`, `&` on bools): which way a word goes here is unpredictable.
-    (n > 4) & (suffixed(last3) | apostrophe & possessive(last3)) | may_run3(key, n)
+    (n > 4) & (suffixed(last3) | apostrophe & possessive(last3)) | may_run3(key, word)
 }
 
 /// [`may_fall_back`] for a key of `n` bytes (8 to 15): `lo` its first eight bytes, `tail` its
@@ -1166,21 +1167,21 @@ fn may_fall_back_short(key: u64, n: usize, apostrophe: bool) -> bool {
 /// except at byte 6 of a fifteen-byte key, which is let through.
 #[inline(always)]
 fn may_fall_back_long(lo: u64, tail: u64, n: usize) -> bool {
-    strippable((tail >> 40) as u32) | may_run3(lo, 8) | may_run3(tail, 8) | (n == 15)
+    strippable((tail >> 40) as u32) | may_run3(lo, u64::MAX) | may_run3(tail, u64::MAX) | (n == 15)
 }
 
-/// Whether the first `n` (at most 8) bytes of `w` may hold a run of three equal bytes: true for
-/// every such run ([`run3_in`] exactly), and rarely otherwise (a borrow out of a zero byte of `d`
-/// can mark the byte above it), in fewer instructions.
+/// Whether the first `n` (at most 8) bytes of `w` may hold a run of three equal bytes (`word`:
+/// [`key_mask`] of `n`, as the callers have it): true for every such run ([`run3_in`] exactly),
+/// and rarely otherwise (a borrow out of a zero byte of `d` can mark the byte above it), in fewer
+/// instructions.
 #[inline(always)]
-fn may_run3(w: u64, n: usize) -> bool {
+fn may_run3(w: u64, word: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     let d = w ^ (w >> 8);
     // Every zero byte of `d` (equal neighbours) is marked, and maybe some above one.
     let z = d.wrapping_sub(ONES) & !d & HIGH8;
-    // Two marked bytes in a row, starting at bytes 0..n-2 (the key's mask, as the callers
-    // compute it, shifted: one instruction more).
-    z & (z >> 8) & (key_mask(n) >> 16) != 0
+    // Two marked bytes in a row, starting at bytes 0..n-2.
+    z & (z >> 8) & (word >> 16) != 0
 }
 
 /// Whether the first `n` (3 to 8) bytes of `w` hold a run of three equal bytes: byte `i` of `d`
@@ -1557,7 +1558,7 @@ mod tests {
             let mut b = [0u8; 8];
             b[..k.len()].copy_from_slice(k);
             let w = u64::from_le_bytes(b);
-            let (exact, may) = (run3_in(w, k.len()), may_run3(w, k.len()));
+            let (exact, may) = (run3_in(w, k.len()), may_run3(w, key_mask(k.len())));
             assert!(may || !exact, "{k:?}");
             extra += usize::from(may && !exact);
         }
@@ -1622,7 +1623,9 @@ mod tests {
             let k = w.as_bytes();
             let mut b = [0u8; 8];
             b[..k.len()].copy_from_slice(k);
-            let short = may_fall_back_short(u64::from_le_bytes(b), k.len(), k.contains(&b'\''));
+            let mask = key_mask(k.len());
+            let short =
+                may_fall_back_short(u64::from_le_bytes(b), k.len(), mask, k.contains(&b'\''));
             assert_eq!(short, may_fall_back(&padded(k), k.len()), "{w}");
         }
         // The long form lets through all the buffer form does (and on suffixes agrees).
