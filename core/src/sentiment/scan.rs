@@ -17,7 +17,6 @@ pub(crate) enum Kind {
 pub(crate) struct Tok {
     pub start: u32,
     pub end: u32,
-    pub kind: Kind,
     /// The lexicon entry of a word or emoticon ([`lexicon::NO_ENTRY`] when none: its class bits
     /// and identity are 0). The rules read class bits and identity through it, so a token push
     /// stores neither.
@@ -26,22 +25,26 @@ pub(crate) struct Tok {
     pub base: f64,
     /// Clause number: negation and boosters do not cross clause punctuation.
     pub clause: u32,
+    pub kind: Kind,
+    // The flags below in this order (Rust lays out fields of one alignment as declared): those
+    // that the common word push sets to false, then those it computes, so that the constant
+    // ones are written together in fewer stores.
     /// A word in capitals (`GREAT`).
     pub caps: bool,
-    /// A word found only after shortening a run of repeated letters (`goooood`).
-    pub elongated: bool,
     /// A word that ends in `n't` without being listed.
     pub nt: bool,
+    /// Part of a hashtag.
+    pub hashtag: bool,
+    /// In a sentence that ends with `?`.
+    pub question: bool,
+    /// In a sentence written in headline case.
+    pub headline: bool,
+    /// A word found only after shortening a run of repeated letters (`goooood`).
+    pub elongated: bool,
     /// A word in title case (`Good`): in a run mid-sentence, likely part of a name.
     pub title: bool,
     /// The first word of its sentence.
     pub sentence_start: bool,
-    /// In a sentence that ends with `?`.
-    pub question: bool,
-    /// Part of a hashtag.
-    pub hashtag: bool,
-    /// In a sentence written in headline case.
-    pub headline: bool,
 }
 
 /// A word as read: its folded key and the classes of its characters.
