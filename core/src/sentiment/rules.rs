@@ -241,7 +241,8 @@ pub(crate) fn apply(
         };
         // An idiom ends among the tokens looked back at (rare: most texts have none).
         let near_idiom = spans.last_end() + SCOPE > i;
-        for d in 1..=SCOPE.min(reach).min(i) {
+        // An exclusive range: `RangeInclusive` keeps an exhausted flag the loop tests as well.
+        for d in 1..SCOPE.min(reach).min(i) + 1 {
             let p = &toks[i - d];
             if p.clause != t.clause || p.kind != Kind::Word {
                 break;
