@@ -99,12 +99,12 @@ pub(crate) struct Totals {
 }
 
 fn entry_has(t: &Tok, flag: u8) -> bool {
-    t.flags & flag != 0
+    t.entry.flags & flag != 0
 }
 
 /// Whether `t` is the special word `id` (`lexicon::ID_*`).
 fn is_word(t: &Tok, id: u8) -> bool {
-    t.id == id && t.kind == Kind::Word
+    t.entry.id == id && t.kind == Kind::Word
 }
 
 fn is_negator(t: &Tok) -> bool {
@@ -169,20 +169,26 @@ pub(crate) fn apply(
         let mut idiom_end = 0;
         // Idioms replace the valence of their words.
         if entry_has(t, IDIOM_START) {
-            if let Some((len, val, end)) = idiom_at(tb, toks, i) {
-                v = val;
-                idiom = true;
-                if end != t.end {
-                    idiom_end = end;
+            match idiom_at(tb, toks, i) {
+                Some((len, val, end)) => {
+                    v = val;
+                    idiom = true;
+                    if end != t.end {
+                        idiom_end = end;
+                    }
+                    if len > 1 {
+                        spans.push(i, i + len);
+                        absorbed += len - 1;
+                    }
                 }
-                if len > 1 {
-                    spans.push(i, i + len);
-                    absorbed += len - 1;
-                }
+                // Most idiom starts are function words (`the`, `to`) with no valence and no
+                // idiom here: nothing below would change (every path ends at `v == 0.0`).
+                None if v == 0.0 => continue,
+                None => {}
             }
         }
         // The rules on the word itself are all about a booster or a word with an identity.
-        if !idiom && (t.id != 0 || entry_has(t, BOOST)) {
+        if !idiom && (t.entry.id != 0 || entry_has(t, BOOST)) {
             let next = toks.get(i + 1).filter(|n| n.clause == t.clause);
             // A booster before a rated word modifies it and carries no valence of its own.
             if entry_has(t, BOOST) && next.is_some_and(is_rated_word) {
@@ -235,13 +241,14 @@ pub(crate) fn apply(
         };
         // An idiom ends among the tokens looked back at (rare: most texts have none).
         let near_idiom = spans.last_end() + SCOPE > i;
-        for d in 1..=SCOPE.min(reach).min(i) {
+        // An exclusive range: `RangeInclusive` keeps an exhausted flag the loop tests as well.
+        for d in 1..SCOPE.min(reach).min(i) + 1 {
             let p = &toks[i - d];
             if p.clause != t.clause || p.kind != Kind::Word {
                 break;
             }
             // Only boosters, negators and words with an identity modify (most words do not).
-            if p.id == 0 && p.flags & (BOOST | NEG) == 0 && !p.nt {
+            if p.entry.id == 0 && p.entry.flags & (BOOST | NEG) == 0 && !p.nt {
                 continue;
             }
             // Words of an idiom modify nothing else.
@@ -249,7 +256,7 @@ pub(crate) fn apply(
                 continue;
             }
             if entry_has(p, BOOST) {
-                let mut s = p.entry.map_or(0.0, |e| e.boost) * sign;
+                let mut s = p.entry.boost * sign;
                 if p.caps && mixed_caps() {
                     s += sign * CAPS_BOOST;
                 }
@@ -459,7 +466,8 @@ impl NameRun {
 
 /// The idiom starting at token `i`: (token count, valence, end of its span).
 fn idiom_at(tb: &[u8], toks: &[Tok], i: usize) -> Option<(usize, f64, u32)> {
-    let first = toks[i].entry?;
+    // Asked only about idiom starts, which have an entry (no entry would find an empty list).
+    let first = toks.get(i)?.entry;
     // Most idiom starts are common words (`the`, `of`) followed by no idiom's second word.
     let goes_on = lexicon::idiom_next(first);
     if goes_on & lexicon::IDIOM_ONE_WORD == 0 {
@@ -490,8 +498,16 @@ fn idiom_at(tb: &[u8], toks: &[Tok], i: usize) -> Option<(usize, f64, u32)> {
     None
 }
 
-/// Case-insensitive word equality that treats `’` as `'`.
+/// Case-insensitive word equality that treats `’` as `'` (`key`: lower case).
 fn eq_word(text: &[u8], key: &[u8]) -> bool {
+    // A `’` (three bytes) for a `'` only makes the text longer: of the same length, the two are
+    // equal byte for byte (up to case) or not at all; shorter, never.
+    if text.len() == key.len() {
+        return text.eq_ignore_ascii_case(key);
+    }
+    if text.len() < key.len() {
+        return false;
+    }
     let mut a = text.iter().copied().peekable();
     let mut b = key.iter().copied();
     loop {

@@ -17,33 +17,34 @@ pub(crate) enum Kind {
 pub(crate) struct Tok {
     pub start: u32,
     pub end: u32,
-    pub kind: Kind,
-    /// The lexicon entry of a word or emoticon.
-    pub entry: Option<&'static Entry>,
+    /// The lexicon entry of a word or emoticon ([`lexicon::NO_ENTRY`] when none: its class bits
+    /// and identity are 0). The rules read class bits and identity through it, so a token push
+    /// stores neither.
+    pub entry: &'static Entry,
     /// Valence from the tables (emoji included), before any rule.
     pub base: f64,
-    /// The entry's class bits (0 when none).
-    pub flags: u8,
-    /// The entry's identity for the rules (`lexicon::ID_*`, 0 when none).
-    pub id: u8,
     /// Clause number: negation and boosters do not cross clause punctuation.
     pub clause: u32,
+    pub kind: Kind,
+    // The flags below in this order (Rust lays out fields of one alignment as declared): those
+    // that the common word push sets to false, then those it computes, so that the constant
+    // ones are written together in fewer stores.
     /// A word in capitals (`GREAT`).
     pub caps: bool,
-    /// A word found only after shortening a run of repeated letters (`goooood`).
-    pub elongated: bool,
     /// A word that ends in `n't` without being listed.
     pub nt: bool,
+    /// Part of a hashtag.
+    pub hashtag: bool,
+    /// In a sentence that ends with `?`.
+    pub question: bool,
+    /// In a sentence written in headline case.
+    pub headline: bool,
+    /// A word found only after shortening a run of repeated letters (`goooood`).
+    pub elongated: bool,
     /// A word in title case (`Good`): in a run mid-sentence, likely part of a name.
     pub title: bool,
     /// The first word of its sentence.
     pub sentence_start: bool,
-    /// In a sentence that ends with `?`.
-    pub question: bool,
-    /// Part of a hashtag.
-    pub hashtag: bool,
-    /// In a sentence written in headline case.
-    pub headline: bool,
 }
 
 /// A word as read: its folded key and the classes of its characters.
@@ -346,27 +347,42 @@ impl Scanner<'_, '_> {
         }
     }
 
+    /// Inlined (about two a post): the token walks, for questions and headlines, are not.
+    #[inline(always)]
     fn end_sentence(&mut self, question: bool) {
         if question {
-            for t in &mut self.out[self.sentence_from..] {
-                t.question = true;
-            }
+            self.mark_question();
         }
         self.close_sentence();
         self.new_sentence = true;
     }
 
+    /// Marks the current sentence's tokens as in a question.
+    #[inline(never)]
+    fn mark_question(&mut self) {
+        for t in &mut self.out[self.sentence_from..] {
+            t.question = true;
+        }
+    }
+
     /// Marks a sentence in headline case (`Chris Jericho Talks Ryback Winning the Title`) and
     /// starts counting the next one.
+    #[inline(always)]
     fn close_sentence(&mut self) {
         let (words, titles) = self.sentence_words;
         if words >= HEADLINE_MIN_WORDS && titles * 10 >= words * 7 {
-            for t in &mut self.out[self.sentence_from..] {
-                t.headline = true;
-            }
+            self.mark_headline();
         }
         self.sentence_words = (0, 0);
         self.sentence_from = self.out.len();
+    }
+
+    /// Marks the current sentence's tokens as in a headline-case sentence.
+    #[inline(never)]
+    fn mark_headline(&mut self) {
+        for t in &mut self.out[self.sentence_from..] {
+            t.headline = true;
+        }
     }
 
     /// Reads the word starting at `start` (a word character) in one pass, folding its key as it
@@ -470,7 +486,8 @@ impl Scanner<'_, '_> {
         };
         let mut entry = lexicon::word_short(key, n);
         let mut elongated = false;
-        if entry.is_none() && may_fall_back_short(key, n) {
+        // No `'` in the key (it ends at one).
+        if entry.is_none() && may_fall_back_short(key, n, word, false) {
             let bytes = key.to_le_bytes();
             (entry, elongated) = fallback(bytes.get(..n).unwrap_or_default());
         }
@@ -494,14 +511,17 @@ impl Scanner<'_, '_> {
     #[inline(always)]
     fn lower_word(&mut self, start: usize, w: u64, n: usize, apostrophe: bool) -> usize {
         let c0 = w as u8;
-        let word = key_mask(n);
-        let key = (w | u64::from(c0.is_ascii_uppercase()) << 5) & word;
+        // The low `n` bytes (`n` < 8: no shift by 64).
+        let word = (1u64 << (8 * (n & 7))) - 1;
+        // The first byte's case bit, looked up (a letter or digit: no branch on which).
+        let capital = CAPITAL[usize::from(c0 & 0x7F)];
+        let key = (w | u64::from(capital)) & word;
         // As [`Scanner::finish`] classifies: lower-case letters follow, so never in capitals;
         // in title case when a capital and another letter.
-        let title = c0.is_ascii_uppercase() && n >= 2;
+        let title = (capital != 0) & (n >= 2);
         let mut entry = lexicon::word_short(key, n);
         let mut elongated = false;
-        if entry.is_none() && may_fall_back_short(key, n) {
+        if entry.is_none() && may_fall_back_short(key, n, word, apostrophe) {
             let bytes = key.to_le_bytes();
             (entry, elongated) = fallback(bytes.get(..n).unwrap_or_default());
         }
@@ -790,10 +810,8 @@ impl Scanner<'_, '_> {
             start: start as u32,
             end: end as u32,
             kind: Kind::Word,
-            entry,
+            entry: e,
             base: e.valence,
-            flags: e.flags,
-            id: e.id,
             clause: self.clause,
             caps,
             elongated,
@@ -850,8 +868,9 @@ impl Scanner<'_, '_> {
         if base != 0.0 {
             self.weigh.push(self.out.len() as u32);
         }
-        let flags = entry.map_or(0, |e| e.flags);
-        self.marks.flags |= flags;
+        // Emoticons have an entry (an emoticon's identity is 0), emoji none.
+        let entry = entry.unwrap_or(&lexicon::NO_ENTRY);
+        self.marks.flags |= entry.flags;
         self.marks.signs += 1;
         self.out.push(Tok {
             start: start as u32,
@@ -859,8 +878,6 @@ impl Scanner<'_, '_> {
             kind,
             entry,
             base,
-            flags,
-            id: 0,
             clause: self.clause,
             caps: false,
             elongated: false,
@@ -1042,6 +1059,19 @@ fn special_pair(a: u8, b: u8) -> bool {
     SPECIAL_PAIRS[i / 64] & (1 << (i % 64)) != 0
 }
 
+/// `0x20` for an ASCII capital (the bit that makes it lower case), 0 for any other byte.
+static CAPITAL: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut c = 0;
+    while c < 128 {
+        if (c as u8).is_ascii_uppercase() {
+            t[c] = 0x20;
+        }
+        c += 1;
+    }
+    t
+};
+
 /// ASCII lower case, indexable by byte.
 static LOWERED: [u8; 128] = {
     let mut t = [0u8; 128];
@@ -1107,18 +1137,32 @@ static SUFFIXES: [u32; 8] = {
 /// a possessive (`'s`) or ends in a suffix [`lemma`] strips: one look-up, no chain of compares.
 #[inline(always)]
 fn strippable(last3: u32) -> bool {
-    let possessive = u32::from_le_bytes([b'\'', b's', 0, 0]);
-    (SUFFIXES[suffix_slot(last3)] == last3) | (last3 >> 8 == possessive)
+    suffixed(last3) | possessive(last3)
+}
+
+/// Whether the last three bytes of a key, `last3` (little-endian), end in a suffix [`lemma`]
+/// strips.
+#[inline(always)]
+fn suffixed(last3: u32) -> bool {
+    SUFFIXES[suffix_slot(last3)] == last3
+}
+
+/// Whether the last three bytes of a key, `last3` (little-endian), end in `'s`.
+#[inline(always)]
+fn possessive(last3: u32) -> bool {
+    last3 >> 8 == u32::from_le_bytes([b'\'', b's', 0, 0])
 }
 
 /// [`may_fall_back`] for a key of `n` bytes (1 to 7) held in a `u64`, zero-padded: the same tests
-/// on the word itself, without a buffer.
+/// on the word itself, without a buffer. `word`: [`key_mask`] of `n`, which the callers have.
+/// `apostrophe`: whether the key may hold a `'` (the callers know: without one, no possessive,
+/// and no instructions spent on it).
 #[inline(always)]
-fn may_fall_back_short(key: u64, n: usize) -> bool {
+fn may_fall_back_short(key: u64, n: usize, word: u64, apostrophe: bool) -> bool {
     // The last three bytes at the top, then down (bytes before the key's start are zeros).
     let last3 = ((key << (64 - 8 * n)) >> 40) as u32;
     // Without branches (`|`, `&` on bools): which way a word goes here is unpredictable.
-    (n > 4) & strippable(last3) | may_run3(key, n)
+    (n > 4) & (suffixed(last3) | apostrophe & possessive(last3)) | may_run3(key, word)
 }
 
 /// [`may_fall_back`] for a key of `n` bytes (8 to 15): `lo` its first eight bytes, `tail` its
@@ -1126,21 +1170,21 @@ fn may_fall_back_short(key: u64, n: usize) -> bool {
 /// except at byte 6 of a fifteen-byte key, which is let through.
 #[inline(always)]
 fn may_fall_back_long(lo: u64, tail: u64, n: usize) -> bool {
-    strippable((tail >> 40) as u32) | may_run3(lo, 8) | may_run3(tail, 8) | (n == 15)
+    strippable((tail >> 40) as u32) | may_run3(lo, u64::MAX) | may_run3(tail, u64::MAX) | (n == 15)
 }
 
-/// Whether the first `n` (at most 8) bytes of `w` may hold a run of three equal bytes: true for
-/// every such run ([`run3_in`] exactly), and rarely otherwise (a borrow out of a zero byte of `d`
-/// can mark the byte above it), in fewer instructions.
+/// Whether the first `n` (at most 8) bytes of `w` may hold a run of three equal bytes (`word`:
+/// [`key_mask`] of `n`, as the callers have it): true for every such run ([`run3_in`] exactly),
+/// and rarely otherwise (a borrow out of a zero byte of `d` can mark the byte above it), in fewer
+/// instructions.
 #[inline(always)]
-fn may_run3(w: u64, n: usize) -> bool {
+fn may_run3(w: u64, word: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     let d = w ^ (w >> 8);
     // Every zero byte of `d` (equal neighbours) is marked, and maybe some above one.
     let z = d.wrapping_sub(ONES) & !d & HIGH8;
-    // Two marked bytes in a row, starting at bytes 0..n-2 (the key's mask, as the callers
-    // compute it, shifted: one instruction more).
-    z & (z >> 8) & (key_mask(n) >> 16) != 0
+    // Two marked bytes in a row, starting at bytes 0..n-2.
+    z & (z >> 8) & (word >> 16) != 0
 }
 
 /// Whether the first `n` (3 to 8) bytes of `w` hold a run of three equal bytes: byte `i` of `d`
@@ -1517,7 +1561,7 @@ mod tests {
             let mut b = [0u8; 8];
             b[..k.len()].copy_from_slice(k);
             let w = u64::from_le_bytes(b);
-            let (exact, may) = (run3_in(w, k.len()), may_run3(w, k.len()));
+            let (exact, may) = (run3_in(w, k.len()), may_run3(w, key_mask(k.len())));
             assert!(may || !exact, "{k:?}");
             extra += usize::from(may && !exact);
         }
@@ -1582,7 +1626,9 @@ mod tests {
             let k = w.as_bytes();
             let mut b = [0u8; 8];
             b[..k.len()].copy_from_slice(k);
-            let short = may_fall_back_short(u64::from_le_bytes(b), k.len());
+            let mask = key_mask(k.len());
+            let short =
+                may_fall_back_short(u64::from_le_bytes(b), k.len(), mask, k.contains(&b'\''));
             assert_eq!(short, may_fall_back(&padded(k), k.len()), "{w}");
         }
         // The long form lets through all the buffer form does (and on suffixes agrees).
