@@ -138,6 +138,13 @@ impl Sentiment {
     }
 }
 
+/// `text` in one of the `spare` strings (its buffer reused), or in a new one.
+fn from_spare(spare: &mut Vec<String>, text: &str) -> String {
+    let mut s = spare.pop().unwrap_or_default();
+    refill(&mut s, text);
+    s
+}
+
 /// Replaces `s`'s text with `with`, in `s`'s buffer.
 fn refill(s: &mut String, with: &str) {
     s.clear();
@@ -234,6 +241,9 @@ pub struct Scorer {
     weigh: Vec<u32>,
     rated: Vec<Rated>,
     decoded: String,
+    /// Strings of evidence and emoji that [`Scorer::score_into`] took off a result with fewer
+    /// items than before, kept for the next result with more.
+    spare: Vec<String>,
     /// Emoticons and emoji in the last text scored.
     signs: u32,
 }
@@ -248,7 +258,7 @@ impl Scorer {
     /// texts does not hold on to megabytes after one large input.
     fn release_large(&mut self) {
         const KEEP_TOKENS: usize = 4096;
-        if self.toks.capacity() > KEEP_TOKENS {
+        if self.toks.capacity() > KEEP_TOKENS || self.spare.len() > KEEP_TOKENS {
             *self = Scorer::default();
         } else if self.decoded.capacity() > KEEP_TOKENS * 8 {
             self.decoded = String::new();
@@ -287,12 +297,14 @@ impl Scorer {
                 let span = text.get(t.start as usize..t.end as usize);
                 match out.emoji.get_mut(emoji) {
                     Some(old) => refill(old, span.unwrap_or_default()),
-                    None => out.emoji.push(span.unwrap_or_default().to_owned()),
+                    None => out
+                        .emoji
+                        .push(from_spare(&mut self.spare, span.unwrap_or_default())),
                 }
                 emoji += 1;
             }
         }
-        out.emoji.truncate(emoji);
+        self.spare.extend(out.emoji.drain(emoji..));
         // The tokens left with a valence, in text order (a valence can still underflow to 0
         // under many contrasts: those are no evidence).
         let mut evidence = 0;
@@ -318,7 +330,7 @@ impl Scorer {
                         old.kind = kind;
                     }
                     None => out.evidence.push(Evidence {
-                        token: span.to_owned(),
+                        token: from_spare(&mut self.spare, span),
                         valence,
                         kind,
                     }),
@@ -326,7 +338,8 @@ impl Scorer {
                 evidence += 1;
             }
         }
-        out.evidence.truncate(evidence);
+        self.spare
+            .extend(out.evidence.drain(evidence..).map(|e| e.token));
         self.decoded = buf;
         out.label = s.label;
         out.compound = s.compound;
