@@ -220,14 +220,7 @@ mod tests {
     fn via_value(body: &str) -> Read {
         let v: Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
         let Value::Array(items) = v else {
-            return Ok(Err(match v {
-                Value::Null => "null",
-                Value::Bool(_) => "a boolean",
-                Value::Number(_) => "a number",
-                Value::String(_) => "a string",
-                Value::Array(_) => "an array",
-                Value::Object(_) => "an object",
-            }));
+            return Ok(Err(crate::normalize::type_name(&v)));
         };
         Ok(Ok(items
             .iter()

@@ -14,6 +14,9 @@ use serde_json::Value;
 
 use crate::{Error, Post};
 
+#[cfg(test)]
+pub(crate) use fields::type_name;
+
 /// The largest raw post the core accepts, in bytes: Firehose's own record limit (1,000 KiB).
 pub const MAX_RAW_POST_BYTES: usize = 1_000 * 1024;
 
