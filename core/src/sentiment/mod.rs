@@ -384,30 +384,23 @@ fn decoded<'t>(text: &'t str, buf: &'t mut String) -> &'t str {
 /// exit, at 0 to 7 bytes left, was a branch mispredicted about once a text.
 #[inline]
 fn has_ampersand(b: &[u8]) -> bool {
-    let Some(last) = b.last_chunk::<32>() else {
-        return has_ampersand_short(b);
-    };
-    let (chunks, _) = b.as_chunks::<32>();
-    let mut found = ampersands32(last);
-    for c in chunks {
-        found |= ampersands32(c);
-    }
-    found != 0
+    any_ampersand(b, ampersands32).unwrap_or_else(|| has_ampersand_short(b))
 }
 
 /// [`has_ampersand`] for fewer than 32 bytes: eight at a time, the last eight overlapping. Out of
 /// line: most posts are longer.
 #[inline(never)]
 fn has_ampersand_short(b: &[u8]) -> bool {
-    let Some(last) = b.last_chunk::<8>() else {
-        return b.contains(&b'&');
-    };
-    let (chunks, _) = b.as_chunks::<8>();
-    let mut found = ampersands(last);
-    for c in chunks {
-        found |= ampersands(c);
-    }
-    found != 0
+    any_ampersand(b, ampersands).unwrap_or_else(|| b.contains(&b'&'))
+}
+
+/// Whether `b` holds a `&`, read `N` bytes at a time by `found` (nonzero where there is one), the
+/// last `N` overlapping the chunk before; `None` when `b` is shorter than `N`.
+#[inline(always)]
+fn any_ampersand<const N: usize>(b: &[u8], found: impl Fn(&[u8; N]) -> u64) -> Option<bool> {
+    let last = b.last_chunk::<N>()?;
+    let (chunks, _) = b.as_chunks::<N>();
+    Some(chunks.iter().fold(found(last), |any, c| any | found(c)) != 0)
 }
 
 /// The high bit of the bytes of `c` that are `&` (and maybe of bytes above one: only whether any
