@@ -314,12 +314,22 @@ fn write_sentiment(out: &mut Vec<u8>, s: &Sentiment) {
 
 /// Appends `v` as serde_json writes an `f64`. A score's numbers are rounded to four decimals (its
 /// valences to three), so they are written by [`write_decimal`]; any other goes through serde_json.
+/// Inlined (a score writes five numbers or more): a call costs a WebAssembly function's prologue,
+/// and the general case's shadow-stack frame would be set up for every number.
+#[inline(always)]
 fn write_f64(out: &mut Vec<u8>, v: f64) {
     if !write_decimal(out, v) {
-        use serde::Serializer as _;
-        // Writing into a `Vec` cannot fail.
-        let _ = serde_json::Serializer::new(&mut *out).serialize_f64(v);
+        write_f64_general(out, v);
     }
+}
+
+/// [`write_f64`] for a number [`write_decimal`] does not take: serde_json's shortest digits.
+#[cold]
+#[inline(never)]
+fn write_f64_general(out: &mut Vec<u8>, v: f64) {
+    use serde::Serializer as _;
+    // Writing into a `Vec` cannot fail.
+    let _ = serde_json::Serializer::new(&mut *out).serialize_f64(v);
 }
 
 /// [`write_decimal`] takes values below this magnitude: a share, a compound, a valence.
@@ -333,6 +343,7 @@ const DECIMAL_LIMIT: f64 = 10.0;
 /// beyond `v`'s rounding interval. The `decimal_writer_matches_serde` test checks every such `v`.
 /// This spares the general shortest-digits search, whose 128-bit multiplications are library
 /// calls in WebAssembly (there, about a fifth of the cost of scoring a tweet).
+#[inline(always)]
 fn write_decimal(out: &mut Vec<u8>, v: f64) -> bool {
     // A share of nothing, the most frequent number: its text whole.
     if v.to_bits() == 0 {

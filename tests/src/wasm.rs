@@ -73,6 +73,12 @@ impl Runner {
         }
         let engine = wt(Engine::new(&config))?;
         let module = wt(Module::new(&engine, bytes))?;
+        if let Some(path) = std::env::var_os("SENTIMAP_WASM_SERIALIZE") {
+            // For profilers: the compiled code as an ELF file (`objdump -d`); its functions lie at
+            // the same distances from each other as in the perf map's run.
+            std::fs::write(&path, wt(module.serialize())?)
+                .with_context(|| format!("writing {}", PathBuf::from(&path).display()))?;
+        }
         let mut store = Store::new(&engine, ());
         if fuel {
             wt(store.set_fuel(FUEL))?;
