@@ -800,9 +800,20 @@ pub fn process_into(request: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// The most frequent request's header line, `\n` included, as [`Header::request`] writes it for
+/// `score` with no language.
+const SCORE_HEAD: &[u8] = b"{\"v\":1,\"op\":\"score\"}\n";
+
 fn dispatch(request: &[u8], out: &mut Vec<u8>) -> Result<(), ApiError> {
     if request.len() > MAX_REQUEST_BYTES {
         return Err(ApiError::too_large(request.len(), MAX_REQUEST_BYTES));
+    }
+    // A plain `score` request is known by its first bytes (compared a word at a time), before any
+    // search for the line's end: that search, a byte at a time, cost a third of the call for a
+    // short text in WebAssembly.
+    if let Some(text) = request.strip_prefix(SCORE_HEAD) {
+        write_score_bytes(out, text, None);
+        return Ok(());
     }
     let (head, body) = match request.iter().position(|&b| b == b'\n') {
         Some(i) => (&request[..i], &request[i + 1..]),
@@ -960,6 +971,27 @@ mod tests {
         );
         for (i, item) in v.iter().enumerate().skip(3) {
             assert_eq!(item["error"]["field"], format!("items[{i}]"), "{item}");
+        }
+    }
+
+    #[test]
+    fn plain_score_request_is_known_by_its_first_bytes() {
+        assert_eq!(SCORE_HEAD, Header::new(Op::Score).request(b"").as_slice());
+        // The same texts through the header parser (an equivalent header, spaced) give the same
+        // bytes, errors included.
+        let texts: [&[u8]; 6] = [
+            b"",
+            b"not bad at all :)",
+            b"a\nb",
+            b"\xff",
+            b"{\"v\":1}",
+            b"\n",
+        ];
+        for text in texts {
+            let mut fast = SCORE_HEAD.to_vec();
+            fast.extend_from_slice(text);
+            let slow = req(r#"{"v": 1, "op": "score"}"#, text);
+            assert_eq!(process(&fast), process(&slow), "{text:?}");
         }
     }
 
