@@ -427,7 +427,7 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         out.reserve(s.len() + 2);
         out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
+        crate::bytes::append(out, s.as_bytes());
         out.push(b'"');
     } else {
         use serde::Serializer as _;

@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+mod bytes;
 mod doc;
 mod error;
 mod filter;
