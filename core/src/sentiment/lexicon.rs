@@ -1,6 +1,8 @@
 //! Look-ups in the tables `build.rs` generates from `core/data/`: perfect hashes, so a look-up is
 //! one hash, one displacement read and one key comparison, with nothing built at run time.
 
+use std::hint::select_unpredictable;
+
 use super::phash;
 
 /// Negator (`not`, `never`, `isn't`, ...).
@@ -156,17 +158,18 @@ pub(crate) fn word_padded(buf: &[u8; MAX_KEY], len: usize) -> Option<&'static En
     same.then_some(e)
 }
 
-/// [`word`] for a key of 1 to 8 bytes held in a `u64`, little-endian, zero-padded.
+/// [`word`] for a key of 1 to 8 bytes held in a `u64`, little-endian, zero-padded. Without a
+/// branch on whether the word is listed (about half the words are, in no order a predictor
+/// learns): the filter picks the probed entry or [`NO_ENTRY`], which no key matches, so an
+/// unlisted word reads that one hot entry rather than a random line of the table.
 #[inline(always)]
 pub(crate) fn word_short(key: u64, len: usize) -> Option<&'static Entry> {
     let h = phash::hash_short(key, WORD_SEED);
     let bit = phash::filter_bit(h);
-    if WORD_FILTER[bit / 64] & (1 << (bit % 64)) == 0 {
-        return None;
-    }
+    let hit = WORD_FILTER[bit / 64] & (1 << (bit % 64)) != 0;
     let d = WORD_DISP[phash::bucket(h, WORD_DISP.len())];
-    let e = &WORDS[phash::slot(h, d, WORDS.len())];
-    (e.tag == key && e.key.len() == len).then_some(e)
+    let e = select_unpredictable(hit, &WORDS[phash::slot(h, d, WORDS.len())], &NO_ENTRY);
+    select_unpredictable((e.tag == key) & (e.key.len() == len), Some(e), None)
 }
 
 /// [`word`] for a key of 8 to 16 bytes held in two `u64`s, little-endian, zero-padded.

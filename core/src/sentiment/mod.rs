@@ -23,6 +23,8 @@ mod phash;
 mod rules;
 mod scan;
 
+use std::hint::select_unpredictable;
+
 use serde::{Deserialize, Serialize};
 
 use rules::{Rated, Totals};
@@ -420,33 +422,37 @@ fn ampersands32(c: &[u8; 32]) -> u64 {
     words.iter().fold(0, |found, w| found | ampersands(w))
 }
 
+/// Without branches: a text's label and method are not predictable from the text before (the
+/// choices are selected, each one a few instructions).
 fn summarize(t: &Totals, applied: bool) -> Summary {
     let compound = round(t.compound, 1e4);
-    let label = if compound >= POSITIVE_THRESHOLD {
-        Label::Positive
-    } else if compound <= NEGATIVE_THRESHOLD {
-        Label::Negative
-    } else {
-        Label::Neutral
-    };
-    let method = if t.sign_weight > 0.0 && t.sign_weight >= t.word_weight {
-        Method::Emoticon
-    } else if t.word_weight > 0.0 {
-        Method::Lexicon
-    } else if t.sign_weight > 0.0 {
-        Method::Emoticon
-    } else {
-        Method::None
-    };
-    let compat = if t.sign_positive && t.sign_negative {
-        CompatLabel::Confused
-    } else {
+    let label = select_unpredictable(
+        compound >= POSITIVE_THRESHOLD,
+        Label::Positive,
+        select_unpredictable(
+            compound <= NEGATIVE_THRESHOLD,
+            Label::Negative,
+            Label::Neutral,
+        ),
+    );
+    let method = select_unpredictable(
+        t.sign_weight > 0.0 && t.sign_weight >= t.word_weight,
+        Method::Emoticon,
+        select_unpredictable(
+            t.word_weight > 0.0,
+            Method::Lexicon,
+            select_unpredictable(t.sign_weight > 0.0, Method::Emoticon, Method::None),
+        ),
+    );
+    let compat = select_unpredictable(
+        t.sign_positive && t.sign_negative,
+        CompatLabel::Confused,
         match label {
             Label::Positive => CompatLabel::Positive,
             Label::Negative => CompatLabel::Negative,
             Label::Neutral => CompatLabel::Neutral,
-        }
-    };
+        },
+    );
     Summary {
         label,
         compound,
@@ -462,19 +468,10 @@ fn summarize(t: &Totals, applied: bool) -> Summary {
 /// Rounds to `1/scale` (4 decimals for scores): stable, readable output; `libm` keeps it
 /// bit-identical on every target.
 fn round(x: f64, scale: f64) -> f64 {
-    // The common shares of a text with no sentiment, exactly as the general case rounds them.
-    if x == 0.0 {
-        return 0.0;
-    }
-    if x == 1.0 {
-        return 1.0;
-    }
+    // No branch on whether a share is 0, 1 or neither (not predictable from text to text): those
+    // round as they are through the general case. A -0.0 comes out as 0.0.
     let r = round_half_away(x * scale) / scale;
-    if r == 0.0 {
-        0.0
-    } else {
-        r
-    }
+    select_unpredictable(r == 0.0, 0.0, r)
 }
 
 /// `libm::round` (half-way cases away from zero), exactly, in a few instructions instead of the

@@ -2,6 +2,8 @@
 //! dampeners, capitals, elongation, idioms, contrast and concession, `!` and `?` emphasis.
 //! Constants marked (VADER) are Hutto & Gilbert's empirically derived values.
 
+use std::hint::select_unpredictable;
+
 use super::lexicon::{
     self, BOOST, CONCEDE, CONTRAST, IDIOM_START, ID_AS, ID_AT, ID_DOUBT, ID_KIND, ID_LEAST,
     ID_LIKE, ID_NEVER, ID_NO, ID_OF, ID_SO, ID_SORT, ID_THIS, ID_WELL, NEG, RATED, VERB_CUE,
@@ -551,36 +553,33 @@ fn totals(toks: &[Tok], rated: &[Rated], live: usize, marks: Marks) -> Totals {
             out.sign_negative |= v < 0.0;
         }
     }
-    if pos == 0.0 && neg == 0.0 {
-        out.neutral = if neu > 0 { 1.0 } else { 0.0 };
-        if neu == 0 {
-            out.neutral = 1.0;
-        }
-        return out;
-    }
+    // Without branches from here: whether a text has sentiment, and of which sign, is not
+    // predictable from text to text. The general case is computed always (with no sentiment, a
+    // division by 0 when no token counts) and the text without sentiment given its fixed shares.
+    let none = pos == 0.0 && neg == 0.0;
     let emphasis = f64::from(marks.exclamations.min(MAX_EXCLAMATIONS)) * EXCLAMATION
         + match marks.questions {
             0 | 1 => 0.0,
             q @ 2..=3 => f64::from(q) * QUESTION,
             _ => MAX_QUESTION,
         };
-    if sum > 0.0 {
-        sum += emphasis;
-    } else if sum < 0.0 {
-        sum -= emphasis;
-    }
+    let sum = select_unpredictable(
+        sum > 0.0,
+        sum + emphasis,
+        select_unpredictable(sum < 0.0, sum - emphasis, sum),
+    );
     // IEEE 754 requires square roots correctly rounded, so `sqrt` gives the same bits on every
     // platform (it is not a transcendental function); std's is one instruction natively and in
     // WebAssembly (`f64.sqrt`), where `libm::sqrt` is a software routine on stable Rust.
-    out.compound = (sum / (sum * sum + 15.0).sqrt()).clamp(-1.0, 1.0);
-    if pos > -neg {
-        pos += emphasis;
-    } else if pos < -neg {
-        neg -= emphasis;
-    }
+    let compound = (sum / (sum * sum + 15.0).sqrt()).clamp(-1.0, 1.0);
+    let (pos, neg) = (
+        select_unpredictable(pos > -neg, pos + emphasis, pos),
+        select_unpredictable(pos < -neg, neg - emphasis, neg),
+    );
     let total = pos - neg + f64::from(neu);
-    out.positive = pos / total;
-    out.negative = -neg / total;
-    out.neutral = f64::from(neu) / total;
+    out.compound = select_unpredictable(none, 0.0, compound);
+    out.positive = select_unpredictable(none, 0.0, pos / total);
+    out.negative = select_unpredictable(none, 0.0, -neg / total);
+    out.neutral = select_unpredictable(none, 1.0, f64::from(neu) / total);
     out
 }

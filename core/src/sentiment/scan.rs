@@ -487,9 +487,11 @@ impl Scanner<'_, '_> {
         let mut entry = lexicon::word_short(key, n);
         let mut elongated = false;
         // No `'` in the key (it ends at one).
-        if entry.is_none() && may_fall_back_short(key, n, word, false) {
+        // Branches only on the fall-back test, rarely true: whether a word is listed is not
+        // predictable, and is asked only past it.
+        if may_fall_back_short(key, n, word, false) {
             let bytes = key.to_le_bytes();
-            (entry, elongated) = fallback(bytes.get(..n).unwrap_or_default());
+            (entry, elongated) = fallback_unlisted(entry, bytes.get(..n).unwrap_or_default());
         }
         // No `'` in the key: never an unlisted `n't`.
         self.push_word(
@@ -521,9 +523,9 @@ impl Scanner<'_, '_> {
         let title = (capital != 0) & (n >= 2);
         let mut entry = lexicon::word_short(key, n);
         let mut elongated = false;
-        if entry.is_none() && may_fall_back_short(key, n, word, apostrophe) {
+        if may_fall_back_short(key, n, word, apostrophe) {
             let bytes = key.to_le_bytes();
-            (entry, elongated) = fallback(bytes.get(..n).unwrap_or_default());
+            (entry, elongated) = fallback_unlisted(entry, bytes.get(..n).unwrap_or_default());
         }
         // Only a key with `'` can be an unlisted `n't`.
         let nt = apostrophe && entry.is_none() && n >= 3 && key >> (8 * (n - 3)) == NT_KEY;
@@ -1243,6 +1245,17 @@ fn fallback(key: &[u8]) -> (Option<&'static Entry>, bool) {
         return (e, false);
     }
     (None, false)
+}
+
+/// [`fallback`] for a word whose look-up found `entry`, if it found none: out of line, so that
+/// the callers branch only on their (rarely true) fall-back test, not on whether the word is
+/// listed.
+#[inline(never)]
+fn fallback_unlisted(entry: Option<&'static Entry>, key: &[u8]) -> (Option<&'static Entry>, bool) {
+    match entry {
+        Some(_) => (entry, false),
+        None => fallback(key),
+    }
 }
 
 /// Whether some byte occurs three times in a row (`sooo`).
