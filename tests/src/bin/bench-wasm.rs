@@ -12,9 +12,11 @@
 //! 20 bytes of text on average, so the fixed cost of a call dominates; raw posts in every format),
 //! the same way. The module is called through its own buffers (one call into it per request), and
 //! for comparison through `alloc`/`process`/`dealloc` (ABI version 1, four calls per request).
-//! Prints nanoseconds per request and the wasm/native speed ratio; with
-//! REQUESTS_OUT, also writes the requests and the native figure as JSON for the Node half.
-//! Each figure follows a warm-up of [`WARM_UP`], so JIT tiers have settled.
+//! The engines take turns in [`ROUNDS`] interleaved rounds of [`SLICE`] of this thread's CPU time
+//! each, after a warm-up of [`WARM_UP`] (JIT tiers settled), so a host whose speed drifts slows
+//! them alike. Prints each engine's median CPU time per request and the median of its per-round
+//! speed ratios to native, with their range; with REQUESTS_OUT, also writes the requests and
+//! native's median as JSON for the Node half.
 //!
 //! For instruction counts, `bench-wasm calls ENGINE N REQUEST` answers REQUEST (`\n` escapes
 //! read as newlines) N times through ENGINE (`native`, `wasm`, `wasm-v1` or `wasm-fuel`) inside the one
@@ -30,7 +32,9 @@
 //! over them (instructions per tweet = the total over N x 2,000).
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use cpu_time::ThreadTime;
 
 use sentimap_tests::vectors::{self, Vectors};
 use sentimap_tests::wasm::Runner;
@@ -38,29 +42,86 @@ use sentimap_tests::wasm::Runner;
 /// Texts per `score_batch` request.
 const BATCH: usize = 64;
 
-/// Time spent running the requests before measuring.
-const WARM_UP: Duration = Duration::from_secs(1);
+/// One way of answering a request, borrowed for a timing: returns the result's length.
+type Engine<'a> = &'a mut dyn FnMut(&[u8]) -> usize;
 
-/// Runs `f` over all requests until at least `min` elapsed; returns nanoseconds per request.
-fn time_per_request(requests: &[Vec<u8>], min: Duration, mut f: impl FnMut(&[u8]) -> usize) -> f64 {
+/// CPU time each engine runs the requests before the rounds (JIT tiers, caches, buffers).
+const WARM_UP: Duration = Duration::from_millis(500);
+
+/// Interleaved rounds per group of requests, and each engine's CPU time per round.
+const ROUNDS: usize = 9;
+const SLICE: Duration = Duration::from_millis(250);
+
+/// Runs `f` over all requests until `budget` of this thread's CPU time is spent (time the thread
+/// waits for a core is not counted); returns nanoseconds of CPU time per request.
+fn time_per_request(
+    requests: &[Vec<u8>],
+    budget: Duration,
+    f: &mut dyn FnMut(&[u8]) -> usize,
+) -> f64 {
     let mut sink = 0usize;
-    let warm = Instant::now();
-    while warm.elapsed() < WARM_UP {
+    let start = ThreadTime::now();
+    let mut passes = 0u64;
+    loop {
         for r in requests {
             sink = sink.wrapping_add(f(r));
         }
-    }
-    let start = Instant::now();
-    let mut rounds = 0u64;
-    while start.elapsed() < min {
-        for r in requests {
-            sink = sink.wrapping_add(f(r));
+        passes += 1;
+        if start.elapsed() >= budget {
+            break;
         }
-        rounds += 1;
     }
     let ns = start.elapsed().as_nanos() as f64;
     std::hint::black_box(sink);
-    ns / (rounds as f64 * requests.len() as f64)
+    ns / (passes as f64 * requests.len() as f64)
+}
+
+/// The median of `v` (sorted in place).
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// One engine's figures over the rounds: the median CPU time per request, and the median and
+/// range of its per-round speed ratio to native (native's time in the same round / its own).
+struct Figures {
+    ns: f64,
+    ratio: f64,
+    low: f64,
+    high: f64,
+}
+
+/// Times the engines in [`ROUNDS`] interleaved rounds, so that a host whose speed drifts (other
+/// tenants, frequency changes) slows all of them alike: each round runs every engine for [`SLICE`]
+/// of CPU time, in an order that rotates from round to round. `engines[0]` is native.
+fn interleaved(requests: &[Vec<u8>], engines: &mut [Engine<'_>]) -> Vec<Figures> {
+    for f in engines.iter_mut() {
+        time_per_request(requests, WARM_UP, *f);
+    }
+    let n = engines.len();
+    let mut times = vec![Vec::with_capacity(ROUNDS); n];
+    for round in 0..ROUNDS {
+        for k in 0..n {
+            let e = (round + k) % n;
+            times[e].push(time_per_request(requests, SLICE, engines[e]));
+        }
+    }
+    (0..n)
+        .map(|e| {
+            let mut ratios: Vec<f64> = (0..ROUNDS).map(|r| times[0][r] / times[e][r]).collect();
+            let ratio = median(&mut ratios);
+            Figures {
+                ns: median(&mut times[e].clone()),
+                ratio,
+                low: ratios.first().copied().unwrap_or(f64::NAN),
+                high: ratios.last().copied().unwrap_or(f64::NAN),
+            }
+        })
+        .collect()
 }
 
 /// The single-line vectors of one op, as requests.
@@ -170,9 +231,9 @@ fn main() -> anyhow::Result<()> {
     }
     let path = sentimap_tests::repo_root().join(vectors::PATH);
     let v = Vectors::parse(&std::fs::read_to_string(&path)?)?;
-    let min = Duration::from_secs(2);
     let mut metered = Runner::load(true)?;
     let mut free = Runner::load(false)?;
+    let mut free_v1 = Runner::load(false)?;
     let mut out = std::io::stdout().lock();
     let mut figures = serde_json::Map::new();
     let score_requests = requests_of(&v, "score/");
@@ -205,10 +266,20 @@ fn main() -> anyhow::Result<()> {
         let bytes: usize = requests.iter().map(Vec::len).sum();
         let unit = if *texts > 1 { "text" } else { "request" };
         let per = |ns: f64| ns / *texts as f64;
-        let native = time_per_request(requests, min, |r| sentimap_core::api::process(r).len());
-        let wasm = time_per_request(requests, min, |r| free.call(r).map_or(0, |o| o.len()));
-        let wasm_v1 = time_per_request(requests, min, |r| free.call_v1(r).map_or(0, |o| o.len()));
-        let wasm_fuel = time_per_request(requests, min, |r| metered.call(r).map_or(0, |o| o.len()));
+        let [native, wasm, wasm_v1, wasm_fuel] = match interleaved(
+            requests,
+            &mut [
+                &mut |r| sentimap_core::api::process(r).len(),
+                &mut |r| free.call(r).map_or(0, |o| o.len()),
+                &mut |r| free_v1.call_v1(r).map_or(0, |o| o.len()),
+                &mut |r| metered.call(r).map_or(0, |o| o.len()),
+            ],
+        )
+        .try_into()
+        {
+            Ok(figures) => figures,
+            Err(_) => anyhow::bail!("four engines timed, four figures expected"),
+        };
         writeln!(
             out,
             "{name}: {} requests, {:.0} bytes on average",
@@ -218,33 +289,29 @@ fn main() -> anyhow::Result<()> {
         writeln!(
             out,
             "  native core               {:>9.0} ns/{unit}",
-            per(native)
+            per(native.ns)
         )?;
-        writeln!(
-            out,
-            "  wasmtime                  {:>9.0} ns/{unit}   speed ratio {:.2}x native (target >= 0.70)",
-            per(wasm),
-            native / wasm
-        )?;
-        writeln!(
-            out,
-            "  wasmtime, v1 calls        {:>9.0} ns/{unit}   speed ratio {:.2}x native (alloc/process/dealloc)",
-            per(wasm_v1),
-            native / wasm_v1
-        )?;
-        writeln!(
-            out,
-            "  wasmtime, fuel metered    {:>9.0} ns/{unit}   speed ratio {:.2}x native (the CLI's limits)",
-            per(wasm_fuel),
-            native / wasm_fuel
-        )?;
+        for (label, f, note) in [
+            ("wasmtime", &wasm, "target >= 0.70"),
+            ("wasmtime, v1 calls", &wasm_v1, "alloc/process/dealloc"),
+            ("wasmtime, fuel metered", &wasm_fuel, "the CLI's limits"),
+        ] {
+            writeln!(
+                out,
+                "  {label:<24}{:>9.0} ns/{unit}   speed ratio {:.2}x native (rounds {:.2}-{:.2}; {note})",
+                per(f.ns),
+                f.ratio,
+                f.low,
+                f.high,
+            )?;
+        }
         let reqs: Vec<String> = requests
             .iter()
             .map(|r| String::from_utf8_lossy(r).into_owned())
             .collect();
         figures.insert(
             (*name).into(),
-            serde_json::json!({ "native_ns_per_request": native, "texts_per_request": texts, "requests": reqs }),
+            serde_json::json!({ "native_ns_per_request": native.ns, "texts_per_request": texts, "requests": reqs }),
         );
     }
     if let Some(dest) = std::env::args().nth(1) {
