@@ -4,9 +4,11 @@
 // calls) and the wasm-bindgen package (nodejs target; `processText` gives a string, `process`
 // bytes), with the speed ratio against the native figure the Rust half measured. The native side
 // returns bytes it already holds; in JavaScript a string is the cheap result (bytes mean a copy into
-// a new ArrayBuffer, about 1 us per call), so the string rows are the ones to read. Each figure
-// follows a one-second warm-up, so V8 has moved the module from its baseline compiler (Liftoff)
-// to its optimising one (TurboFan).
+// a new ArrayBuffer, about 1 us per call), so the string rows are the ones to read. Each way is
+// warmed up for a second first, so V8 has moved the module from its baseline compiler (Liftoff)
+// to its optimising one (TurboFan); then the ways take turns in 9 rounds of 0.25 s of the
+// process's CPU time each (the order rotating), as the Rust half times its engines, and each
+// prints its median time and the median and range of its per-round ratios to native's median.
 // Run: node tests/runners/node/bench.mjs target/wasm/bench-requests.json
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,22 +20,44 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const input = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const enc = new TextEncoder();
 
-function runFor(ns, requests, call) {
-  let sink = 0;
-  let rounds = 0;
-  const start = process.hrtime.bigint();
-  while (process.hrtime.bigint() - start < ns) {
-    for (const r of requests) sink += call(r).length;
-    rounds++;
-  }
-  if (sink < 0) console.log(sink);
-  return [Number(process.hrtime.bigint() - start), rounds];
+const ROUNDS = 9;
+const SLICE_US = 250_000;
+
+/** The process's CPU time (user and system) in microseconds. */
+function cpuMicros() {
+  const { user, system } = process.cpuUsage();
+  return user + system;
 }
 
-function nsPerRequest(requests, call) {
-  runFor(1_000_000_000n, requests, call); // warm-up
-  const [ns, rounds] = runFor(2_000_000_000n, requests, call);
-  return ns / (rounds * requests.length);
+/** Runs `call` over all requests until `us` of CPU time is spent; returns CPU ns per request. */
+function nsPerRequest(requests, call, us) {
+  let sink = 0;
+  let passes = 0;
+  const start = cpuMicros();
+  do {
+    for (const r of requests) sink += call(r).length;
+    passes++;
+  } while (cpuMicros() - start < us);
+  if (sink < 0) console.log(sink);
+  return ((cpuMicros() - start) * 1000) / (passes * requests.length);
+}
+
+const median = (v) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Times the ways in interleaved rounds; returns each way's per-round times. */
+function interleaved(requests, ways) {
+  for (const [, call] of ways) nsPerRequest(requests, call, 1_000_000); // warm-up
+  const times = ways.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < ways.length; k++) {
+      const w = (round + k) % ways.length;
+      times[w].push(nsPerRequest(requests, ways[w][1], SLICE_US));
+    }
+  }
+  return times;
 }
 
 const { instance } = await WebAssembly.instantiate(readFileSync(path.join(root, 'target/wasm/sentimap_core_abi.wasm')), {});
@@ -47,11 +71,19 @@ for (const [name, group] of Object.entries(input)) {
   const native = group.native_ns_per_request;
   const texts = group.texts_per_request ?? 1;
   const unit = texts > 1 ? 'text' : 'request';
-  const line = (what, ns) => `  ${what.padEnd(30)}${(ns / texts).toFixed(0).padStart(9)} ns/${unit}   speed ratio ${(native / ns).toFixed(2)}x native (target >= 0.50)`;
+  const ways = [
+    ['node, plain module, text', bufferTextCall],
+    ['node, plain module, bytes', bufferCall],
+    ['node, plain, v1 calls, bytes', plainCall],
+    ['node, bindgen processText', (r) => core.processText(r)],
+    ['node, bindgen process', (r) => core.process(r)],
+  ];
+  const times = interleaved(requests, ways);
   console.log(`${name}:`);
-  console.log(line('node, plain module, text', nsPerRequest(requests, bufferTextCall)));
-  console.log(line('node, plain module, bytes', nsPerRequest(requests, bufferCall)));
-  console.log(line('node, plain, v1 calls, bytes', nsPerRequest(requests, plainCall)));
-  console.log(line('node, bindgen processText', nsPerRequest(requests, (r) => core.processText(r))));
-  console.log(line('node, bindgen process', nsPerRequest(requests, (r) => core.process(r))));
+  ways.forEach(([what], w) => {
+    const ns = median(times[w]);
+    const ratios = times[w].map((t) => native / t);
+    const range = `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`;
+    console.log(`  ${what.padEnd(30)}${(ns / texts).toFixed(0).padStart(9)} ns/${unit}   speed ratio ${(native / ns).toFixed(2)}x native (rounds ${range}; target >= 0.50)`);
+  });
 }
