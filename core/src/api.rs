@@ -809,8 +809,8 @@ fn dispatch(request: &[u8], out: &mut Vec<u8>) -> Result<(), ApiError> {
         return Err(ApiError::too_large(request.len(), MAX_REQUEST_BYTES));
     }
     // A plain `score` request is known by its first bytes (compared a word at a time), before any
-    // search for the line's end: that search, a byte at a time, cost a third of the call for a
-    // short text in WebAssembly.
+    // search for the line's end: that search, a byte at a time, cost about 160 of an empty
+    // score's 2,100 instructions in WebAssembly.
     if let Some(text) = request.strip_prefix(SCORE_HEAD) {
         write_score_bytes(out, text, None);
         return Ok(());

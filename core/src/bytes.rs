@@ -1,7 +1,7 @@
 //! Short copies without a copy of varying length.
 //!
 //! In WebAssembly a copy whose length is not known at compile time is a `memory.copy`, which
-//! wasmtime runs as a call out of the module into the host: about 80 instructions, against 10 to 20
+//! wasmtime runs as a call out of the module into the host: 50 to 80 instructions, against 10 to 20
 //! for a word's loads and stores. The scorer's copies are mostly a few bytes long (a key, a token,
 //! an emoji), so these do them with loads and stores of fixed sizes at varying offsets: the first
 //! and the last bytes of the slice, overlapping in the middle. Natively they cost about what a short
