@@ -425,7 +425,8 @@ fn put(out: &mut Vec<u8>, piece: &'static Piece) {
 /// `\` or control character, the usual case) is copied whole; any other goes through serde_json.
 fn write_str(out: &mut Vec<u8>, s: &str) {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.reserve(s.len() + 2);
+        // `append` may write up to 16 bytes for a shorter token before cutting back.
+        out.reserve(s.len().max(crate::bytes::APPEND_ROOM) + 2);
         out.push(b'"');
         crate::bytes::append(out, s.as_bytes());
         out.push(b'"');

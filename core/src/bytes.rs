@@ -9,7 +9,7 @@
 
 /// The bytes of `b` (at most 8) as a little-endian `u64`, zero-padded; `None` if `b` is longer.
 #[inline(always)]
-pub(crate) fn le_u64(b: &[u8]) -> Option<u64> {
+fn le_u64(b: &[u8]) -> Option<u64> {
     let n = b.len();
     match n {
         0 => Some(0),
@@ -30,8 +30,12 @@ pub(crate) fn le_u64(b: &[u8]) -> Option<u64> {
     }
 }
 
+/// The most bytes [`append`] writes past `out`'s length for a slice of 16 bytes or less.
+pub(crate) const APPEND_ROOM: usize = 16;
+
 /// Appends `b` to `out`: up to 16 bytes as one or two 8-byte words (for 9 to 16 bytes, the first
-/// and the last eight, overlapping), a longer slice with `extend_from_slice`.
+/// and the last eight, overlapping), a longer slice with `extend_from_slice`. A short slice writes
+/// up to [`APPEND_ROOM`] bytes before `out` is cut back to its end: room a caller may reserve.
 #[inline(always)]
 pub(crate) fn append(out: &mut Vec<u8>, b: &[u8]) {
     let n = b.len();
@@ -39,9 +43,9 @@ pub(crate) fn append(out: &mut Vec<u8>, b: &[u8]) {
     if let Some(w) = le_u64(b) {
         out.extend_from_slice(&w.to_le_bytes());
     } else if let (true, Some(first), Some(last)) =
-        (n <= 16, b.first_chunk::<8>(), b.last_chunk::<8>())
+        (n <= APPEND_ROOM, b.first_chunk::<8>(), b.last_chunk::<8>())
     {
-        let mut buf = [0u8; 16];
+        let mut buf = [0u8; APPEND_ROOM];
         if let Some(lo) = buf.get_mut(..8) {
             lo.copy_from_slice(first);
         }
