@@ -54,26 +54,22 @@ const SLICE: Duration = Duration::from_millis(250);
 
 /// Runs `f` over all requests until `budget` of this thread's CPU time is spent (time the thread
 /// waits for a core is not counted); returns nanoseconds of CPU time per request.
-fn time_per_request(
-    requests: &[Vec<u8>],
-    budget: Duration,
-    f: &mut dyn FnMut(&[u8]) -> usize,
-) -> f64 {
+fn time_per_request(requests: &[Vec<u8>], budget: Duration, f: Engine<'_>) -> f64 {
     let mut sink = 0usize;
     let start = ThreadTime::now();
     let mut passes = 0u64;
-    loop {
+    let spent = loop {
         for r in requests {
             sink = sink.wrapping_add(f(r));
         }
         passes += 1;
-        if start.elapsed() >= budget {
-            break;
+        let spent = start.elapsed();
+        if spent >= budget {
+            break spent;
         }
-    }
-    let ns = start.elapsed().as_nanos() as f64;
+    };
     std::hint::black_box(sink);
-    ns / (passes as f64 * requests.len() as f64)
+    spent.as_nanos() as f64 / (passes as f64 * requests.len() as f64)
 }
 
 /// The median of `v` (sorted in place).
@@ -98,30 +94,30 @@ struct Figures {
 /// Times the engines in [`ROUNDS`] interleaved rounds, so that a host whose speed drifts (other
 /// tenants, frequency changes) slows all of them alike: each round runs every engine for [`SLICE`]
 /// of CPU time, in an order that rotates from round to round. `engines[0]` is native.
-fn interleaved(requests: &[Vec<u8>], engines: &mut [Engine<'_>]) -> Vec<Figures> {
+fn interleaved<const N: usize>(requests: &[Vec<u8>], mut engines: [Engine<'_>; N]) -> [Figures; N] {
     for f in engines.iter_mut() {
         time_per_request(requests, WARM_UP, *f);
     }
-    let n = engines.len();
-    let mut times = vec![Vec::with_capacity(ROUNDS); n];
-    for round in 0..ROUNDS {
-        for k in 0..n {
-            let e = (round + k) % n;
-            times[e].push(time_per_request(requests, SLICE, engines[e]));
+    // Per round, each engine's time.
+    let mut rounds = [[0.0; N]; ROUNDS];
+    for (round, times) in rounds.iter_mut().enumerate() {
+        for k in 0..N {
+            let e = (round + k) % N;
+            times[e] = time_per_request(requests, SLICE, engines[e]);
         }
     }
-    (0..n)
-        .map(|e| {
-            let mut ratios: Vec<f64> = (0..ROUNDS).map(|r| times[0][r] / times[e][r]).collect();
-            let ratio = median(&mut ratios);
-            Figures {
-                ns: median(&mut times[e].clone()),
-                ratio,
-                low: ratios.first().copied().unwrap_or(f64::NAN),
-                high: ratios.last().copied().unwrap_or(f64::NAN),
-            }
-        })
-        .collect()
+    std::array::from_fn(|e| {
+        let mut times: [f64; ROUNDS] = std::array::from_fn(|r| rounds[r][e]);
+        let mut ratios: [f64; ROUNDS] = std::array::from_fn(|r| rounds[r][0] / rounds[r][e]);
+        let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Figures {
+            ns: median(&mut times),
+            ratio: median(&mut ratios),
+            low,
+            high,
+        }
+    })
 }
 
 /// The single-line vectors of one op, as requests.
@@ -266,20 +262,15 @@ fn main() -> anyhow::Result<()> {
         let bytes: usize = requests.iter().map(Vec::len).sum();
         let unit = if *texts > 1 { "text" } else { "request" };
         let per = |ns: f64| ns / *texts as f64;
-        let [native, wasm, wasm_v1, wasm_fuel] = match interleaved(
+        let [native, wasm, wasm_v1, wasm_fuel] = interleaved(
             requests,
-            &mut [
+            [
                 &mut |r| sentimap_core::api::process(r).len(),
                 &mut |r| free.call(r).map_or(0, |o| o.len()),
                 &mut |r| free_v1.call_v1(r).map_or(0, |o| o.len()),
                 &mut |r| metered.call(r).map_or(0, |o| o.len()),
             ],
-        )
-        .try_into()
-        {
-            Ok(figures) => figures,
-            Err(_) => anyhow::bail!("four engines timed, four figures expected"),
-        };
+        );
         writeln!(
             out,
             "{name}: {} requests, {:.0} bytes on average",
