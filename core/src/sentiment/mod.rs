@@ -355,7 +355,6 @@ impl Scorer {
 
     fn run(&mut self, text: &str, applied: bool) -> Totals {
         self.toks.clear();
-        self.weigh.clear();
         let marks = scan::scan(text, &mut self.toks, &mut self.weigh);
         self.signs = marks.signs;
         rules::apply(
@@ -363,7 +362,7 @@ impl Scorer {
             &self.toks,
             marks,
             applied,
-            &self.weigh,
+            self.weigh.get(..marks.weighed).unwrap_or_default(),
             &mut self.rated,
         )
     }

@@ -71,13 +71,17 @@ pub(crate) struct Marks {
     pub flags: u8,
     /// Emoticons and emoji (the tokens that are not words).
     pub signs: u32,
+    /// How many tokens the rules must weigh: the first `weighed` entries of `scan`'s `weigh`.
+    pub weighed: usize,
 }
 
 /// A sentence is in headline case when it has this many words and at least 70% start upper case.
 const HEADLINE_MIN_WORDS: u32 = 4;
 
-/// Scans `text`, appending tokens to `out`, and to `weigh` the indices of those the rules must
-/// weigh: signs with a valence, words with a valence or starting an idiom (the rest keep 0).
+/// Scans `text`, appending tokens to `out`, and writing to the start of `weigh` the indices of
+/// those the rules must weigh: signs with a valence, words with a valence or starting an idiom (the
+/// rest keep 0). `weigh` only ever grows: its first [`Marks::weighed`] entries are the list, the
+/// rest are left from earlier texts.
 pub(crate) fn scan(text: &str, out: &mut Vec<Tok>, weigh: &mut Vec<u32>) -> Marks {
     // Spans are u32; a longer text is scored on its first 4 GiB (cut at a char boundary).
     let mut len = text.len().min(u32::MAX as usize);
@@ -803,10 +807,7 @@ impl Scanner<'_, '_> {
         // rather than branch, and list the token to weigh by pushing it always and keeping it
         // or not.
         let e = entry.unwrap_or(&lexicon::NO_ENTRY);
-        let weigh = e.weigh;
-        let listed = self.weigh.len();
-        self.weigh.push(self.out.len() as u32);
-        self.weigh.truncate(listed + usize::from(weigh));
+        self.list(e.weigh);
         self.marks.flags |= e.flags;
         self.out.push(Tok {
             start: start as u32,
@@ -859,6 +860,21 @@ impl Scanner<'_, '_> {
         i
     }
 
+    /// Lists the next token to weigh when `keep`: its index is written either way and counted
+    /// only when kept, so whether a word is listed (unpredictable) decides no branch. In the
+    /// WebAssembly build, `push` then `truncate` left a loop of one or two empty turns.
+    #[inline(always)]
+    fn list(&mut self, keep: bool) {
+        let n = self.marks.weighed;
+        if n == self.weigh.len() {
+            self.weigh.push(0);
+        }
+        if let Some(slot) = self.weigh.get_mut(n) {
+            *slot = self.out.len() as u32;
+        }
+        self.marks.weighed = n + usize::from(keep);
+    }
+
     fn push_sign(
         &mut self,
         start: usize,
@@ -867,9 +883,7 @@ impl Scanner<'_, '_> {
         entry: Option<&'static Entry>,
         base: f64,
     ) {
-        if base != 0.0 {
-            self.weigh.push(self.out.len() as u32);
-        }
+        self.list(base != 0.0);
         // Emoticons have an entry (an emoticon's identity is 0), emoji none.
         let entry = entry.unwrap_or(&lexicon::NO_ENTRY);
         self.marks.flags |= entry.flags;
