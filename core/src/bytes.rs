@@ -9,7 +9,7 @@
 
 /// The bytes of `b` (at most 8) as a little-endian `u64`, zero-padded; `None` if `b` is longer.
 #[inline(always)]
-fn le_u64(b: &[u8]) -> Option<u64> {
+pub(crate) fn le_u64(b: &[u8]) -> Option<u64> {
     let n = b.len();
     match n {
         0 => Some(0),
