@@ -894,6 +894,7 @@ fn dispatch(request: &[u8], out: &mut Vec<u8>) -> Result<(), ApiError> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn write_str_writes_what_serde_json_writes() {
@@ -916,7 +917,6 @@ mod tests {
             }
         }
     }
-    use super::*;
 
     fn req(header: &str, body: &[u8]) -> Vec<u8> {
         let mut r = header.as_bytes().to_vec();

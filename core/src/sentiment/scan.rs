@@ -804,8 +804,8 @@ impl Scanner<'_, '_> {
     ) {
         let sentence_start = std::mem::replace(&mut self.new_sentence, false);
         // Whether a word is listed is unpredictable: read an empty entry for an unlisted one
-        // rather than branch, and list the token to weigh by pushing it always and keeping it
-        // or not.
+        // rather than branch, and list the token to weigh by writing its index always and
+        // counting it or not.
         let e = entry.unwrap_or(&lexicon::NO_ENTRY);
         self.list(e.weigh);
         self.marks.flags |= e.flags;
