@@ -442,7 +442,10 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
             out.truncate(end);
             return;
         }
-    } else if b.iter().all(|&c| c >= 0x20 && c != b'"' && c != b'\\') {
+    } else if b
+        .chunks(8)
+        .all(|c| crate::bytes::le_u64(c).is_some_and(|w| !needs_escape(w, c.len())))
+    {
         // `append` may write up to 16 bytes for a shorter string before cutting back.
         out.reserve(b.len().max(crate::bytes::APPEND_ROOM) + 2);
         out.push(b'"');
