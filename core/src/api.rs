@@ -55,7 +55,8 @@ use crate::{Error, IndexDoc, Post, Sentiment};
 
 mod batch;
 
-/// The request format version this core speaks; also the plain module's `abi_version`.
+/// The request format version this core speaks (the header's `"v"`); the plain module's
+/// `abi_version` is a separate number.
 pub const API_VERSION: u32 = 1;
 
 /// The largest request [`process`] accepts, header and body together: 4 MiB.
