@@ -2,7 +2,8 @@
 //! native core: any request bytes give the same answer from the module as from
 //! `sentimap_core::api::process`, and no call traps. Each request goes through both ways of
 //! calling: version 1's four calls (alloc, process, two deallocs) and version 2's module-owned
-//! buffers (request_buffer, process_buffer), which must give the same bytes. The first input byte picks a request header
+//! buffers (request_buffer, process_buffer, and version 3's process_buffer_len and
+//! result_buffer on the same request), which must give the same bytes. The first input byte picks a request header
 //! (so the fuzzer reaches every op, not only header errors) and the ABI edge being exercised;
 //! the rest is the body.
 //!
@@ -32,7 +33,7 @@ const HEADERS: &[&str] = &[
 
 /// The ABI version this target speaks: core/abi's `ABI_VERSION` (the fuzz crate builds outside the
 /// workspace and does not link core/abi; the check at load catches a mismatch).
-const ABI_VERSION: u32 = 2;
+const ABI_VERSION: u32 = 3;
 
 /// Fuel per call: far more than any 64 KiB request needs, so running out means a hang.
 const FUEL: u64 = 1 << 36;
@@ -45,6 +46,8 @@ struct Module_ {
     process: TypedFunc<(u32, u32), u64>,
     request_buffer: TypedFunc<u32, u32>,
     process_buffer: TypedFunc<u32, u64>,
+    process_buffer_len: TypedFunc<u32, u32>,
+    result_buffer: TypedFunc<(), u32>,
 }
 
 fn module_path() -> PathBuf {
@@ -98,6 +101,12 @@ fn load() -> Module_ {
         process_buffer: instance
             .get_typed_func(&mut store, "process_buffer")
             .expect("process_buffer"),
+        process_buffer_len: instance
+            .get_typed_func(&mut store, "process_buffer_len")
+            .expect("process_buffer_len"),
+        result_buffer: instance
+            .get_typed_func(&mut store, "result_buffer")
+            .expect("result_buffer"),
         store,
     }
 }
@@ -151,7 +160,22 @@ impl Module_ {
             .process_buffer
             .call(&mut self.store, len)
             .expect("process_buffer trapped");
-        self.result(packed, "process_buffer")
+        let out = self.result(packed, "process_buffer");
+        // Version 3, on the request still in the buffer: the same bytes.
+        let out_len = self
+            .process_buffer_len
+            .call(&mut self.store, len)
+            .expect("process_buffer_len trapped");
+        let out_ptr = self
+            .result_buffer
+            .call(&mut self.store, ())
+            .expect("result_buffer trapped");
+        assert_eq!(
+            self.result((u64::from(out_ptr) << 32) | u64::from(out_len), "process_buffer_len"),
+            out,
+            "process_buffer_len/result_buffer answered otherwise than process_buffer"
+        );
+        out
     }
 
     /// The bytes of a packed result (`ptr << 32 | len`) that `call` returned.

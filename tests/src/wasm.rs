@@ -1,7 +1,8 @@
 //! A small wasmtime runner for the plain core module (`core/abi`): the Rust reference for the
 //! other runtimes' runners, and the wasm half of `scripts/bench-wasm`. It drives both ways of
-//! calling the module: the module's own buffers (ABI version 2, one crossing per request) and
-//! `alloc`/`process`/`dealloc` (version 1, four crossings).
+//! calling the module: the module's own buffers (ABI version 2, one crossing per request; and
+//! version 3's 32-bit form, two crossings) and `alloc`/`process`/`dealloc` (version 1, four
+//! crossings).
 
 use std::path::PathBuf;
 
@@ -19,7 +20,7 @@ pub fn module_path() -> PathBuf {
 const FUEL: u64 = 1 << 40;
 
 /// The ABI version of the module this runner drives.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// The smallest request buffer asked of the module (a tweet's request fits). A longer request
 /// asks for the next power of two, so the buffer is replaced a handful of times at most. (The
@@ -35,6 +36,8 @@ pub struct Runner {
     process: TypedFunc<(u32, u32), u64>,
     request_buffer: TypedFunc<u32, u32>,
     process_buffer: TypedFunc<u32, u64>,
+    process_buffer_len: TypedFunc<u32, u32>,
+    result_buffer: TypedFunc<(), u32>,
     /// The module's request buffer and its size (0 until the first request).
     buffer: (u32, u32),
     fuel: bool,
@@ -98,6 +101,8 @@ impl Runner {
             process: wt(instance.get_typed_func(&mut store, "process"))?,
             request_buffer: wt(instance.get_typed_func(&mut store, "request_buffer"))?,
             process_buffer: wt(instance.get_typed_func(&mut store, "process_buffer"))?,
+            process_buffer_len: wt(instance.get_typed_func(&mut store, "process_buffer_len"))?,
+            result_buffer: wt(instance.get_typed_func(&mut store, "result_buffer"))?,
             buffer: (0, 0),
             store,
             memory,
@@ -107,6 +112,24 @@ impl Runner {
 
     /// One request through the module's buffers (ABI version 2): one call into the module.
     pub fn call(&mut self, request: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let len = self.write_request(request)?;
+        let packed = wt(self.process_buffer.call(&mut self.store, len))?;
+        let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
+        self.result(out_ptr, out_len)
+    }
+
+    /// One request through the module's buffers with 32-bit results only (ABI version 3):
+    /// `process_buffer_len`, then `result_buffer` for the result's address.
+    pub fn call_v3(&mut self, request: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let len = self.write_request(request)?;
+        let out_len = wt(self.process_buffer_len.call(&mut self.store, len))?;
+        let out_ptr = wt(self.result_buffer.call(&mut self.store, ()))?;
+        self.result(out_ptr, out_len)
+    }
+
+    /// Writes `request` into the module's request buffer (asked for first when it is too
+    /// small), with fresh fuel when metering; returns its length.
+    fn write_request(&mut self, request: &[u8]) -> anyhow::Result<u32> {
         if self.fuel {
             wt(self.store.set_fuel(FUEL))?;
         }
@@ -125,9 +148,7 @@ impl Runner {
         }
         self.memory
             .write(&mut self.store, self.buffer.0 as usize, request)?;
-        let packed = wt(self.process_buffer.call(&mut self.store, len))?;
-        let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
-        self.result(out_ptr, out_len)
+        Ok(len)
     }
 
     /// A copy of the result the module returned at `ptr` (`len` bytes), read from its memory

@@ -20,8 +20,9 @@ use wasmtime::{
     StoreLimitsBuilder, TypedFunc,
 };
 
-/// The ABI version this host speaks (the module's `abi_version` must return it).
-const ABI_VERSION: u32 = 2;
+/// The ABI versions this host accepts: it calls version 2's exports, which version 3 keeps (3 adds
+/// a 32-bit form of `process_buffer` for hosts where an `i64` result is dear, like JavaScript).
+const ABI_VERSIONS: std::ops::RangeInclusive<u32> = 2..=3;
 
 /// The smallest request buffer asked of the module (a tweet's request fits). A longer request
 /// asks for the next power of two, so the buffer is replaced a handful of times at most. (The
@@ -163,8 +164,12 @@ impl<'e> WasmBatch<'e> {
         let version: TypedFunc<(), u32> = wt(instance.get_typed_func(&mut store, "abi_version"))
             .context("the core module's `abi_version`")?;
         let got = wt(version.call(&mut store, ()))?;
-        if got != ABI_VERSION {
-            bail!("the core module speaks ABI version {got}, this sentimap speaks {ABI_VERSION}: rebuild it with scripts/build-wasm");
+        if !ABI_VERSIONS.contains(&got) {
+            bail!(
+                "the core module speaks ABI version {got}, this sentimap speaks {} to {}: rebuild it with scripts/build-wasm",
+                ABI_VERSIONS.start(),
+                ABI_VERSIONS.end()
+            );
         }
         Ok(WasmBatch {
             request_buffer: wt(instance.get_typed_func(&mut store, "request_buffer"))

@@ -163,7 +163,7 @@ func TestVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	v, err := mod.ExportedFunction("abi_version").Call(ctx)
-	if err != nil || v[0] != 2 {
+	if err != nil || v[0] != 3 {
 		t.Fatalf("abi_version: %v %v", v, err)
 	}
 	c := &core{

@@ -37,7 +37,7 @@ public class VectorsRunner {
             requestBuffer = instance.export("request_buffer");
             processBuffer = instance.export("process_buffer");
             long version = instance.export("abi_version").apply()[0];
-            if (version != 2) throw new IllegalStateException("ABI version " + version);
+            if (version != 3) throw new IllegalStateException("ABI version " + version);
         }
 
         byte[] call(byte[] request) {

@@ -34,7 +34,7 @@ test('plain module (WebAssembly API) gives the expected bytes', async () => {
   assert.deepEqual(failures, []);
 });
 
-test('plain module through its own buffers (ABI version 2) gives the expected bytes', async () => {
+test('plain module through its own buffers (ABI version 3, 32-bit calls) gives the expected bytes', async () => {
   const { instance } = await WebAssembly.instantiate(load('sentimap_core_abi.wasm'), {});
   const { bufferCaller } = await import('../common.mjs');
   const failures = await runAll(vectors, bufferCaller(instance));

@@ -28,7 +28,7 @@ class Core:
             ex["memory"], ex["alloc"], ex["dealloc"], ex["process"])
         self.request_buffer, self.process_buffer = ex["request_buffer"], ex["process_buffer"]
         self.buffer, self.cap = 0, 0
-        if ex["abi_version"](self.store) != 2:
+        if ex["abi_version"](self.store) != 3:
             raise RuntimeError("unexpected ABI version")
 
     def call(self, request: bytes) -> bytes:

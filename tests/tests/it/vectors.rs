@@ -41,8 +41,8 @@ fn native_core_matches_vectors() {
     );
 }
 
-/// Every vector through the module's own buffers (ABI version 2) and through alloc/process/dealloc
-/// (version 1), in one instance, alternating between the two.
+/// Every vector through the module's own buffers (ABI version 2, and version 3's 32-bit form) and
+/// through alloc/process/dealloc (version 1), in one instance, alternating between them.
 #[test]
 fn wasmtime_module_matches_vectors() {
     let v = committed();
@@ -55,6 +55,12 @@ fn wasmtime_module_matches_vectors() {
             .unwrap_or_else(|e| panic!("case {}: the module trapped: {e:#}", case.name));
         if let Err(m) = case.check(&out) {
             failures.push(m);
+        }
+        let out = runner
+            .call_v3(&request)
+            .unwrap_or_else(|e| panic!("case {} (v3): the module trapped: {e:#}", case.name));
+        if let Err(m) = case.check(&out) {
+            failures.push(format!("(process_buffer_len/result_buffer) {m}"));
         }
         let out = runner
             .call_v1(&request)
