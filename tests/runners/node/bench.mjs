@@ -2,13 +2,17 @@
 // half, through the plain module (Node's WebAssembly; through its own buffers, one call per
 // request, the result as a string or copied out as bytes, and through alloc/process/dealloc, four
 // calls) and the wasm-bindgen package (nodejs target; `processText` gives a string, `process`
-// bytes), with the speed ratio against the native figure the Rust half measured. The native side
+// bytes), with the speed ratio against the native core, timed by the Rust half's binary
+// (`bench-wasm native-round`, a child process) in rounds that take turns with Node's. The native side
 // returns bytes it already holds; in JavaScript a string is the cheap result (bytes mean a copy into
 // a new ArrayBuffer, about 1 us per call), so the string rows are the ones to read. Each way is
 // warmed up for a second first, so V8 has moved the module from its baseline compiler (Liftoff)
-// to its optimising one (TurboFan); then the ways take turns in 9 rounds of 0.25 s of the
-// process's CPU time each (the order rotating), as the Rust half times its engines, and each
-// prints its median time and the median and range of its per-round ratios to native's median.
+// to its optimising one (TurboFan); then the ways and a native round take turns in 9 rounds of
+// 0.25 s of CPU time each (the order rotating), as the Rust half times its engines, and each way
+// prints its median time and the median and range of its per-round ratios to native's time in the
+// same round. (Against the Rust half's native figure, taken minutes before, a host whose speed
+// drifted in between skewed every Node ratio: 0.21x for vector texts in one such run, 0.37x in
+// a steady one.)
 // The string ways and the bytes ways run in two child processes: the process's CPU time counts
 // V8's garbage-collector threads, and the garbage the bytes ways make (an ArrayBuffer per call)
 // was collected during the string ways' rounds too, charged to them (tweets as text: 1,679-1,772
@@ -22,7 +26,9 @@ import { fileURLToPath } from 'node:url';
 import { bufferCaller, bufferTextCaller, plainCaller } from '../common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const input = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const requestsFile = process.argv[2];
+const input = JSON.parse(readFileSync(requestsFile, 'utf8'));
+const nativeBin = path.join(root, 'target/release/bench-wasm');
 const enc = new TextEncoder();
 
 const ROUNDS = 9;
@@ -52,14 +58,24 @@ const median = (v) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** Times the ways in interleaved rounds; returns each way's per-round times. */
-function interleaved(requests, ways) {
+/** One round of the native core on `group`, in the Rust half's binary: CPU ns per request. */
+function nativeRound(group) {
+  const r = spawnSync(nativeBin, ['native-round', requestsFile, group], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`native round of ${group} failed (exit ${r.status}): ${r.stderr}`);
+  return Number(r.stdout.trim());
+}
+
+/**
+ * Times the ways and native in interleaved rounds; returns each way's per-round times, and
+ * native's as the last entry.
+ */
+function interleaved(group, requests, ways) {
   for (const [, call] of ways) nsPerRequest(requests, call, 1_000_000); // warm-up
-  const times = ways.map(() => []);
+  const times = [...ways, 'native'].map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
-    for (let k = 0; k < ways.length; k++) {
-      const w = (round + k) % ways.length;
-      times[w].push(nsPerRequest(requests, ways[w][1], SLICE_US));
+    for (let k = 0; k <= ways.length; k++) {
+      const w = (round + k) % (ways.length + 1);
+      times[w].push(w === ways.length ? nativeRound(group) : nsPerRequest(requests, ways[w][1], SLICE_US));
     }
   }
   return times;
@@ -88,8 +104,8 @@ async function timeSet(set) {
   const ways = WAYS.filter(([, s]) => s === set).map(([name]) => [name, calls[name]]);
   const out = {};
   for (const [name, group] of Object.entries(input)) {
-    const times = interleaved(group.requests.map((r) => enc.encode(r)), ways);
-    out[name] = Object.fromEntries(ways.map(([way], w) => [way, times[w]]));
+    const times = interleaved(name, group.requests.map((r) => enc.encode(r)), ways);
+    out[name] = Object.fromEntries([...ways.map(([way], w) => [way, times[w]]), ['native', times[ways.length]]]);
   }
   return out;
 }
@@ -111,16 +127,18 @@ if (setArg > 0) {
   }
   console.log(`node ${process.version} (string and bytes ways timed in separate processes)`);
   for (const [name, group] of Object.entries(input)) {
-    const native = group.native_ns_per_request;
     const texts = group.texts_per_request ?? 1;
     const unit = texts > 1 ? 'text' : 'request';
     console.log(`${name}:`);
+    const natives = Object.values(bySet).map((s) => s[name].native).flat();
+    console.log(`  ${'native core (beside Node)'.padEnd(30)}${(median(natives) / texts).toFixed(0).padStart(9)} ns/${unit}`);
     for (const [what, set] of WAYS) {
       const times = bySet[set][name][what];
+      const native = bySet[set][name].native;
       const ns = median(times);
-      const ratios = times.map((t) => native / t);
+      const ratios = times.map((t, r) => native[r] / t);
       const range = `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`;
-      console.log(`  ${what.padEnd(30)}${(ns / texts).toFixed(0).padStart(9)} ns/${unit}   speed ratio ${(native / ns).toFixed(2)}x native (rounds ${range}; target >= 0.50)`);
+      console.log(`  ${what.padEnd(30)}${(ns / texts).toFixed(0).padStart(9)} ns/${unit}   speed ratio ${median(ratios).toFixed(2)}x native (rounds ${range}; target >= 0.50)`);
     }
   }
 }

@@ -15,8 +15,8 @@
 //! The engines take turns in [`ROUNDS`] interleaved rounds of [`SLICE`] of this thread's CPU time
 //! each, after a warm-up of [`WARM_UP`] (JIT tiers settled), so a host whose speed drifts slows
 //! them alike. Prints each engine's median CPU time per request and the median of its per-round
-//! speed ratios to native, with their range; with REQUESTS_OUT, also writes the requests and
-//! native's median as JSON for the Node half.
+//! speed ratios to native, with their range; with REQUESTS_OUT, also writes the requests as JSON
+//! for the Node half (which times native beside itself with `native-round`, below).
 //!
 //! For instruction counts, `bench-wasm calls ENGINE N REQUEST` answers REQUEST (`\n` escapes
 //! read as newlines) N times through ENGINE (`native`, `wasm`, `wasm-v1` or `wasm-fuel`) inside the one
@@ -30,8 +30,15 @@
 //! (instructions per request = the total over N, after a warm-up call outside the count). A
 //! REQUEST of `tweets` stands for all of `tweeteval_val`'s tweets as `score` requests: N passes
 //! over them (instructions per tweet = the total over N x 2,000).
+//!
+//! For the Node half, `bench-wasm native-round REQUESTS GROUP` times one round of the native core
+//! on one group of the requests file this binary wrote ([`SLICE`] of CPU time after a short
+//! warm-up) and prints its nanoseconds per request: Node's rounds take turns with native rounds
+//! as the engines here do, so a host whose speed drifts during the run slows both sides alike.
 
 use std::io::Write;
+
+use anyhow::Context;
 use std::time::Duration;
 
 use cpu_time::ThreadTime;
@@ -186,6 +193,28 @@ fn run_calls(n: u64, requests: &[Vec<u8>], call: &mut dyn FnMut(&[u8]) -> usize)
     sink
 }
 
+/// A native round's warm-up in a fresh process (the scorer's buffers, caches).
+const NATIVE_ROUND_WARM_UP: Duration = Duration::from_millis(50);
+
+/// `native-round REQUESTS GROUP`: see the crate documentation.
+fn native_round(args: &[String]) -> anyhow::Result<()> {
+    let [path, group] = args else {
+        anyhow::bail!("usage: bench-wasm native-round REQUESTS_JSON GROUP");
+    };
+    let figures: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
+    let requests: Vec<Vec<u8>> = figures[group.as_str()]["requests"]
+        .as_array()
+        .with_context(|| format!("no group {group:?} in {path}"))?
+        .iter()
+        .filter_map(|r| r.as_str().map(|s| s.as_bytes().to_vec()))
+        .collect();
+    let mut native = |r: &[u8]| sentimap_core::api::process(r).len();
+    time_per_request(&requests, NATIVE_ROUND_WARM_UP, &mut native);
+    let ns = time_per_request(&requests, SLICE, &mut native);
+    writeln!(std::io::stdout(), "{ns}")?;
+    Ok(())
+}
+
 /// `calls ENGINE N REQUEST`: see the crate documentation.
 fn calls(args: &[String]) -> anyhow::Result<()> {
     let [engine, n, request] = args else {
@@ -222,8 +251,10 @@ fn calls(args: &[String]) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("calls") {
-        return calls(&args[1..]);
+    match args.first().map(String::as_str) {
+        Some("calls") => return calls(&args[1..]),
+        Some("native-round") => return native_round(&args[1..]),
+        _ => {}
     }
     let path = sentimap_tests::repo_root().join(vectors::PATH);
     let v = Vectors::parse(&std::fs::read_to_string(&path)?)?;
@@ -302,7 +333,7 @@ fn main() -> anyhow::Result<()> {
             .collect();
         figures.insert(
             (*name).into(),
-            serde_json::json!({ "native_ns_per_request": native.ns, "texts_per_request": texts, "requests": reqs }),
+            serde_json::json!({ "texts_per_request": texts, "requests": reqs }),
         );
     }
     if let Some(dest) = std::env::args().nth(1) {
