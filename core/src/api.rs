@@ -463,18 +463,16 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 /// `"` or `\`. The bytes above them are taken as spaces.
 #[inline(always)]
 fn needs_escape(w: u64, n: usize) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
+    use crate::bytes::{below, ONES};
     let w = w
         | (ONES * u64::from(b' '))
             .checked_shl(8 * n as u32)
             .unwrap_or(0);
-    // Whether some byte of `w` is below `k` (at most 0x80): a borrow can only spread past a byte
-    // that is itself below `k`, so the answer is exact.
-    let below = |w: u64, k: u8| w.wrapping_sub(ONES * u64::from(k)) & !w & HIGH != 0;
+    // Whether some byte is a control byte, `"` or `\`.
     below(w, 0x20)
         | below(w ^ (ONES * u64::from(b'"')), 1)
         | below(w ^ (ONES * u64::from(b'\\')), 1)
+        != 0
 }
 
 /// Scores one text given as bytes, checking that they are UTF-8 first.

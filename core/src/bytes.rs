@@ -1,4 +1,5 @@
-//! Short copies without a copy of varying length.
+//! Bytes a word at a time: short copies without a copy of varying length, and the byte tests the
+//! scanner and the JSON writer share ([`below`]).
 //!
 //! In WebAssembly a copy whose length is not known at compile time is a `memory.copy`, which
 //! wasmtime runs as a call out of the module into the host: 50 to 80 instructions, against 10 to 20
@@ -6,6 +7,20 @@
 //! an emoji), so these do them with loads and stores of fixed sizes at varying offsets: the first
 //! and the last bytes of the slice, overlapping in the middle. Natively they cost about what a short
 //! `memcpy` does.
+
+/// `0x01` in every byte of a word.
+pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
+/// The high bit of every byte of a word.
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of the bytes of `w` below `k` (at most 0x80), eight at a time: exact for the
+/// lowest such byte; above it a borrow may mark bytes that are not below `k` (a borrow only
+/// passes a byte that is itself below `k`, so the result is 0 exactly when no byte is). Bytes
+/// equal to `c` are those of `w ^ (ONES * c)` below 1.
+#[inline(always)]
+pub(crate) fn below(w: u64, k: u8) -> u64 {
+    w.wrapping_sub(ONES * u64::from(k)) & !w & HIGH
+}
 
 /// The bytes of `b` (at most 8) as a little-endian `u64`, zero-padded; `None` if `b` is longer.
 #[inline(always)]

@@ -408,10 +408,8 @@ fn any_ampersand<const N: usize>(b: &[u8], found: impl Fn(&[u8; N]) -> u64) -> O
 /// is set matters; without a `&` no borrow crosses a byte, so none is set).
 #[inline(always)]
 fn ampersands(c: &[u8; 8]) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let x = u64::from_le_bytes(*c) ^ (ONES * u64::from(b'&'));
-    x.wrapping_sub(ONES) & !x & HIGH
+    use crate::bytes::{below, ONES};
+    below(u64::from_le_bytes(*c) ^ (ONES * u64::from(b'&')), 1)
 }
 
 /// [`ampersands`] of 32 bytes, or-ed (four independent words: vector code where there is some).

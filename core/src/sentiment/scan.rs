@@ -3,6 +3,7 @@
 //! split into words at case and digit changes. No allocation beyond the caller's token vector.
 
 use super::lexicon::{self, Entry, MAX_KEY};
+use crate::bytes::{below, HIGH, ONES};
 
 /// Token kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -450,7 +451,7 @@ impl Scanner<'_, '_> {
         let cl = Classes::of(w);
         let alnum = cl.letter | cl.digit;
         // The first byte after the first that is no ASCII letter or digit ends the word.
-        let stop = !alnum & HIGH8 & !0x80;
+        let stop = !alnum & HIGH & !0x80;
         if stop == 0 {
             // Eight letters or digits, not all lower case after the first (`McDonalds`,
             // `iPhone11`): rare, left to the general reading.
@@ -470,7 +471,7 @@ impl Scanner<'_, '_> {
         } else {
             // Class bits as [`Scanner::read_plain`] gathers them: every byte after the first is
             // a letter or a digit.
-            let rest = HIGH8 & word & !0x80;
+            let rest = HIGH & word & !0x80;
             let mut seen_rest = if n > 1 { ALNUM } else { 0 };
             if cl.upper & rest != 0 {
                 seen_rest |= UPPER;
@@ -914,14 +915,12 @@ impl Scanner<'_, '_> {
 /// it are left to the byte loop, so this only ever skips bytes that loop would skip too.
 #[inline]
 fn skip_plain8(b: &[u8], mut i: usize, len: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     while i + 8 <= len {
         let Some(w) = b.get(i..i + 8) else { break };
         let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
         // Bytes below 0x21 (exact for the lowest one; a borrow only marks bytes above it), and
         // bytes with the high bit set.
-        let special = (w.wrapping_sub(ONES * 0x21) & !w & HIGH) | (w & HIGH);
+        let special = below(w, 0x21) | (w & HIGH);
         if special != 0 {
             return i + (special.trailing_zeros() / 8) as usize;
         }
@@ -934,8 +933,6 @@ fn skip_plain8(b: &[u8], mut i: usize, len: usize) -> usize {
 /// letters.
 #[inline(always)]
 fn lower_run(w: u64) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     // On the low seven bits no byte carries into the next: the high bit of `a` is `x >= 'a'`, of
     // `z` is `x > 'z'`; bytes of 0x80 and up are no letters.
     let low = w & !HIGH;
@@ -953,9 +950,6 @@ fn key_mask(n: usize) -> u64 {
 
 /// `n't` as the last three bytes of a key in a `u64`, little-endian.
 const NT_KEY: u64 = u64::from_le_bytes([b'n', b'\'', b't', 0, 0, 0, 0, 0]);
-
-/// The high bit of every byte of a `u64`.
-const HIGH8: u64 = 0x8080_8080_8080_8080;
 
 /// Eight bytes of `b` from `i`, little-endian, zero past the end (a zero byte ends a word as the
 /// text's end does).
@@ -997,15 +991,14 @@ struct Classes {
 impl Classes {
     #[inline(always)]
     fn of(w: u64) -> Classes {
-        const ONES: u64 = 0x0101_0101_0101_0101;
         // High bit of each byte of `x` (seven-bit bytes: no carry between bytes) in `lo..=hi`.
         let within = |x: u64, lo: u8, hi: u8| {
             let ge = x + ONES * u64::from(0x80 - lo);
             let gt = x + ONES * u64::from(0x7F - hi);
-            ge & !gt & HIGH8
+            ge & !gt & HIGH
         };
-        let low = w & !HIGH8;
-        let ascii = !w & HIGH8;
+        let low = w & !HIGH;
+        let ascii = !w & HIGH;
         // `x | 0x20` folds exactly the letters' capitals onto the lower-case letters.
         let letter = within(low | (ONES * 0x20), b'a', b'z') & ascii;
         // Lower-case letters have bit 5 set; shifted to bit 7 of the same byte.
@@ -1195,10 +1188,9 @@ fn may_fall_back_long(lo: u64, tail: u64, n: usize) -> bool {
 /// instructions.
 #[inline(always)]
 fn may_run3(w: u64, word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
     let d = w ^ (w >> 8);
     // Every zero byte of `d` (equal neighbours) is marked, and maybe some above one.
-    let z = d.wrapping_sub(ONES) & !d & HIGH8;
+    let z = below(d, 1);
     // Two marked bytes in a row, starting at bytes 0..n-2.
     z & (z >> 8) & (word >> 16) != 0
 }

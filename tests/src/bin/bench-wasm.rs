@@ -37,10 +37,9 @@
 //! as the engines here do, so a host whose speed drifts during the run slows both sides alike.
 
 use std::io::Write;
-
-use anyhow::Context;
 use std::time::Duration;
 
+use anyhow::Context;
 use cpu_time::ThreadTime;
 
 use sentimap_tests::vectors::{self, Vectors};
