@@ -134,7 +134,7 @@ impl Module_ {
             .call(&mut self.store, (ptr, len))
             .expect("dealloc of the request trapped");
         let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
-        let out = self.result(packed, "process");
+        let out = self.result(out_ptr, out_len, "process");
         self.dealloc
             .call(&mut self.store, (out_ptr, out_len))
             .expect("dealloc of the result trapped");
@@ -160,7 +160,7 @@ impl Module_ {
             .process_buffer
             .call(&mut self.store, len)
             .expect("process_buffer trapped");
-        let out = self.result(packed, "process_buffer");
+        let out = self.result((packed >> 32) as u32, packed as u32, "process_buffer");
         // Version 3, on the request still in the buffer: the same bytes.
         let out_len = self
             .process_buffer_len
@@ -171,16 +171,15 @@ impl Module_ {
             .call(&mut self.store, ())
             .expect("result_buffer trapped");
         assert_eq!(
-            self.result((u64::from(out_ptr) << 32) | u64::from(out_len), "process_buffer_len"),
+            self.result(out_ptr, out_len, "process_buffer_len"),
             out,
             "process_buffer_len/result_buffer answered otherwise than process_buffer"
         );
         out
     }
 
-    /// The bytes of a packed result (`ptr << 32 | len`) that `call` returned.
-    fn result(&self, packed: u64, call: &str) -> Vec<u8> {
-        let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
+    /// The `out_len` bytes at `out_ptr` of the result `call` returned.
+    fn result(&self, out_ptr: u32, out_len: u32, call: &str) -> Vec<u8> {
         let mut out = vec![0; out_len as usize];
         self.memory
             .read(&self.store, out_ptr as usize, &mut out)
