@@ -55,21 +55,34 @@ export async function check(c, got) {
  * `bufferCaller` and `bufferTextCaller` do.
  */
 export function bufferViewCaller(instance) {
-  const { memory, request_buffer, process_buffer_len, result_buffer, abi_version } = instance.exports;
-  if (abi_version() !== 3) throw new Error(`unexpected ABI version ${abi_version()}`);
-  let ptr = 0;
-  let cap = 0;
+  const { memory, process_buffer_len, result_buffer } = instance.exports;
+  const requestAt = requestBuffer(instance);
   return (request) => {
-    if (ptr === 0 || request.length > cap) {
-      cap = Math.max(request.length, 64 * 1024);
-      ptr = request_buffer(cap) >>> 0; // i32 results are signed in JS
-      if (ptr === 0) throw new Error('request_buffer failed');
-    }
+    const ptr = requestAt(request.length);
     // memory.buffer is replaced when memory grows: take a fresh view every call.
     new Uint8Array(memory.buffer, ptr, request.length).set(request);
     const outLen = process_buffer_len(request.length) >>> 0;
     const outPtr = result_buffer() >>> 0;
     return new Uint8Array(memory.buffer, outPtr, outLen); // the module's until the next call
+  };
+}
+
+/**
+ * The module's request buffer (ABI version 3 checked): a function of a request's length giving
+ * the address to write it at, asking the module for a larger buffer when it does not fit.
+ */
+function requestBuffer(instance) {
+  const { request_buffer, abi_version } = instance.exports;
+  if (abi_version() !== 3) throw new Error(`unexpected ABI version ${abi_version()}`);
+  let ptr = 0;
+  let cap = 0;
+  return (length) => {
+    if (ptr === 0 || length > cap) {
+      cap = Math.max(length, 64 * 1024);
+      ptr = request_buffer(cap) >>> 0; // i32 results are signed in JS
+      if (ptr === 0) throw new Error('request_buffer failed');
+    }
+    return ptr;
   };
 }
 
@@ -82,15 +95,41 @@ export function bufferCaller(instance) {
 // One decoder for every call: a result is always UTF-8 JSON.
 const resultDecoder = new TextDecoder();
 
+// Node's Buffer decodes UTF-8 with less work per call than TextDecoder#decode (no options to
+// read, no view to make): about 80 ns less for a tweet's result in Node 20. Absent in browsers.
+const nodeUtf8Slice = globalThis.Buffer?.prototype?.utf8Slice;
+
 /**
  * The plain module through its own buffers, the result as a string (its JSON text): the cheap way
  * in JavaScript. Decoding straight from the module's memory costs a fraction of copying the bytes
  * out (every new ArrayBuffer allocates a backing store, about 1 us in V8), and a string is what
- * `JSON.parse` wants anyway.
+ * `JSON.parse` wants anyway. In Node, one Buffer over the module's memory (made again when the
+ * memory grows, which replaces `memory.buffer`) takes each request and gives each result.
  */
 export function bufferTextCaller(instance) {
-  const view = bufferViewCaller(instance);
-  return (request) => resultDecoder.decode(view(request));
+  if (typeof nodeUtf8Slice !== 'function') {
+    const view = bufferViewCaller(instance);
+    return (request) => resultDecoder.decode(view(request));
+  }
+  const { memory, process_buffer_len, result_buffer } = instance.exports;
+  const requestAt = requestBuffer(instance);
+  let buffer = null;
+  let bytes = null;
+  const memoryBytes = () => {
+    if (buffer !== memory.buffer) {
+      buffer = memory.buffer;
+      bytes = globalThis.Buffer.from(buffer);
+    }
+    return bytes;
+  };
+  return (request) => {
+    const ptr = requestAt(request.length); // first: a larger buffer may grow the memory
+    memoryBytes().set(request, ptr);
+    const outLen = process_buffer_len(request.length) >>> 0;
+    const outPtr = result_buffer() >>> 0;
+    // A call that grew the memory replaced the buffer: the result is read through the new one.
+    return nodeUtf8Slice.call(memoryBytes(), outPtr, outPtr + outLen);
+  };
 }
 
 /** Drives the plain module through alloc/process/dealloc (ABI version 1, still exported by 2 and 3). */
