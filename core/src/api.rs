@@ -220,6 +220,11 @@ fn write_score(out: &mut Vec<u8>, text: &str, lang: Option<&str>) {
 /// keys and the enums' names are fixed, so they are copied whole; the strings and numbers still go
 /// through serde_json. A score is the most frequent result, and serde spent about 120 instructions
 /// on each short string (keys included), more than scoring an empty text.
+///
+/// Every piece but the strings is copied into room made before ([`SENTIMENT_ROOM`], then
+/// [`AFTER_STRING_ROOM`] after each string), with no check that could grow `out`: under
+/// Cranelift, the calls to grow it (one per copy, calls that return) made the writer keep its
+/// values in stack slots, 1.2% of the instructions of a tweet in WebAssembly.
 fn write_sentiment(out: &mut Vec<u8>, s: &Sentiment) {
     // Destructured whole, so a new field fails to compile here rather than go missing.
     let Sentiment {
@@ -234,6 +239,7 @@ fn write_sentiment(out: &mut Vec<u8>, s: &Sentiment) {
         evidence,
         emoji,
     } = s;
+    out.reserve(SENTIMENT_ROOM);
     put(
         out,
         match label {
@@ -243,11 +249,11 @@ fn write_sentiment(out: &mut Vec<u8>, s: &Sentiment) {
         },
     );
     write_f64(out, *compound);
-    out.extend_from_slice(br#","positive":"#);
+    extend_in_room(out, br#","positive":"#);
     write_f64(out, *positive);
-    out.extend_from_slice(br#","neutral":"#);
+    extend_in_room(out, br#","neutral":"#);
     write_f64(out, *neutral);
-    out.extend_from_slice(br#","negative":"#);
+    extend_in_room(out, br#","negative":"#);
     write_f64(out, *negative);
     put(
         out,
@@ -290,8 +296,8 @@ fn write_sentiment(out: &mut Vec<u8>, s: &Sentiment) {
                 &const { Piece::new(br#",{"token":"#) }
             },
         );
-        write_str(out, token);
-        out.extend_from_slice(br#","valence":"#);
+        write_token(out, token);
+        extend_in_room(out, br#","valence":"#);
         write_f64(out, *valence);
         put(
             out,
@@ -303,18 +309,45 @@ fn write_sentiment(out: &mut Vec<u8>, s: &Sentiment) {
             },
         );
     }
-    out.extend_from_slice(br#"],"emoji":["#);
+    extend_in_room(out, br#"],"emoji":["#);
     for (i, e) in emoji.iter().enumerate() {
         if i > 0 {
-            out.push(b',');
+            extend_in_room(out, b",");
         }
-        write_str(out, e);
+        write_token(out, e);
     }
-    out.extend_from_slice(b"]}");
+    extend_in_room(out, b"]}");
 }
 
-/// Appends `v` as serde_json writes an `f64`. A score's numbers are rounded to four decimals (its
-/// valences to three), so they are written by [`write_decimal`]; any other goes through serde_json.
+/// Room [`write_sentiment`] makes before it starts: for all it writes up to its first string (keys,
+/// names, four numbers of at most 25 bytes each as serde_json writes an `f64`), or all of it when it
+/// writes none, and for the fixed-size copies ([`put`], [`write_decimal`]) that reach up to 40
+/// bytes past that before being cut back.
+const SENTIMENT_ROOM: usize = 384;
+
+/// Room [`write_token`] leaves after a string: for all [`write_sentiment`] writes up to its next
+/// string or its end (a valence, an evidence kind, the next item's key or the closing brackets),
+/// and the widest fixed-size copy past that.
+const AFTER_STRING_ROOM: usize = 128;
+
+/// [`write_str`], then room for [`AFTER_STRING_ROOM`] bytes: out of line, so that the growth is one
+/// call for both.
+#[inline(never)]
+fn write_token(out: &mut Vec<u8>, s: &str) {
+    write_str(out, s);
+    out.reserve(AFTER_STRING_ROOM);
+}
+
+/// Appends `b` to `out`, which has room for it (reserved before): no check that could grow it.
+#[inline(always)]
+fn extend_in_room(out: &mut Vec<u8>, b: &[u8]) {
+    assert!(out.capacity() - out.len() >= b.len(), "no room reserved");
+    out.extend_from_slice(b);
+}
+
+/// Appends `v` as serde_json writes an `f64` (`out` must have room for 8 bytes). A score's numbers
+/// are rounded to four decimals (its valences to three), so they are written by
+/// [`write_decimal`]; any other goes through serde_json.
 /// Inlined (a score writes five numbers or more): a call costs a WebAssembly function's prologue,
 /// and the general case's shadow-stack frame would be set up for every number.
 #[inline(always)]
@@ -338,17 +371,17 @@ const DECIMAL_LIMIT: f64 = 10.0;
 
 /// Appends `v` as serde_json writes it, if `v` is the `f64` nearest some `n / 10^4` with
 /// `|v| <` [`DECIMAL_LIMIT`] (checked by dividing back: the scorer rounds with the same division),
-/// and returns whether it did. serde_json writes the shortest decimal that reads back as `v`; for
-/// such a `v` that is `n / 10^4`'s digits, trailing zeros trimmed, at least one digit after the
-/// point (`0.5719`, `-0.25`, `1.0`): a different decimal as short would lie at least `10^-4` away,
-/// beyond `v`'s rounding interval. The `decimal_writer_matches_serde` test checks every such `v`.
+/// and returns whether it did (`out` must have room for 8 bytes). serde_json writes the shortest
+/// decimal that reads back as `v`; for such a `v` that is `n / 10^4`'s digits, trailing zeros
+/// trimmed, at least one digit after the point (`0.5719`, `-0.25`, `1.0`): a different decimal as
+/// short would lie at least `10^-4` away, beyond `v`'s rounding interval. The `decimal_writer_matches_serde` test checks every such `v`.
 /// This spares the general shortest-digits search, whose 128-bit multiplications are library
 /// calls in WebAssembly (there, about a fifth of the cost of scoring a tweet).
 #[inline(always)]
 fn write_decimal(out: &mut Vec<u8>, v: f64) -> bool {
     // A share of nothing, the most frequent number: its text whole.
     if v.to_bits() == 0 {
-        out.extend_from_slice(b"0.0");
+        extend_in_room(out, b"0.0");
         return true;
     }
     // NaN and the infinities fail this too.
@@ -383,7 +416,7 @@ fn write_decimal(out: &mut Vec<u8>, v: f64) -> bool {
         len += 1;
     }
     let end = out.len() + len;
-    out.extend_from_slice(&text.to_le_bytes());
+    extend_in_room(out, &text.to_le_bytes());
     out.truncate(end);
     true
 }
@@ -412,13 +445,14 @@ impl Piece {
     }
 }
 
-/// Appends `piece`: a copy of a fixed size, cut back to the piece's length. The pieces of a
-/// `match` differ in length, and a copy of a varying length is a library call in WebAssembly (a
-/// call into the host for a few bytes: about ten per score).
+/// Appends `piece`: a copy of a fixed size, cut back to the piece's length (`out` must have room
+/// for [`Piece::SIZE`] bytes). The pieces of a `match` differ in length, and a copy of a varying
+/// length is a library call in WebAssembly (a call into the host for a few bytes: about ten per
+/// score).
 #[inline(always)]
 fn put(out: &mut Vec<u8>, piece: &'static Piece) {
     let end = out.len() + piece.len;
-    out.extend_from_slice(&piece.bytes);
+    extend_in_room(out, &piece.bytes);
     out.truncate(end);
 }
 
@@ -1203,6 +1237,7 @@ mod tests {
     fn decimal_writer_matches_serde() {
         fn check(v: f64) -> bool {
             let mut out = b"x".to_vec();
+            out.reserve(8);
             write_f64(&mut out, v);
             let want = serde_json::to_string(&v).unwrap();
             assert_eq!(
@@ -1211,7 +1246,7 @@ mod tests {
                 "{v:e} ({:#x})",
                 v.to_bits()
             );
-            let mut fast = Vec::new();
+            let mut fast = Vec::with_capacity(8);
             write_decimal(&mut fast, v)
         }
         for n in -100_000i64..=100_000 {
@@ -1247,7 +1282,7 @@ mod tests {
         ] {
             assert!(!check(v) && !check(-v), "{v}");
         }
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(64);
         assert!(write_decimal(&mut out, 0.5719) && write_decimal(&mut out, -2.0));
         assert!(write_decimal(&mut out, 0.0) && write_decimal(&mut out, -9.9999));
         assert_eq!(out, b"0.5719-2.00.0-9.9999");
