@@ -51,7 +51,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::sentiment::{CompatLabel, Evidence, EvidenceKind, Label, Method};
-use crate::{Error, IndexDoc, Post, Sentiment};
+use crate::{room, Error, IndexDoc, Post, Sentiment};
 
 mod batch;
 
@@ -222,9 +222,8 @@ fn write_score(out: &mut Vec<u8>, text: &str, lang: Option<&str>) {
 /// on each short string (keys included), more than scoring an empty text.
 ///
 /// Every piece but the strings is copied into room made before ([`SENTIMENT_ROOM`], then
-/// [`AFTER_STRING_ROOM`] after each string), with no check that could grow `out`: under
-/// Cranelift, the calls to grow it (one per copy, calls that return) made the writer keep its
-/// values in stack slots, 1.2% of the instructions of a tweet in WebAssembly.
+/// [`AFTER_STRING_ROOM`] after each string) with [`room::extend`], with no check that could grow
+/// `out` (1.2% of the instructions of a tweet in WebAssembly; see [`crate::room`]).
 fn write_sentiment(out: &mut Vec<u8>, s: &Sentiment) {
     // Destructured whole, so a new field fails to compile here rather than go missing.
     let Sentiment {
@@ -249,11 +248,11 @@ fn write_sentiment(out: &mut Vec<u8>, s: &Sentiment) {
         },
     );
     write_f64(out, *compound);
-    extend_in_room(out, br#","positive":"#);
+    room::extend(out, br#","positive":"#);
     write_f64(out, *positive);
-    extend_in_room(out, br#","neutral":"#);
+    room::extend(out, br#","neutral":"#);
     write_f64(out, *neutral);
-    extend_in_room(out, br#","negative":"#);
+    room::extend(out, br#","negative":"#);
     write_f64(out, *negative);
     put(
         out,
@@ -297,7 +296,7 @@ fn write_sentiment(out: &mut Vec<u8>, s: &Sentiment) {
             },
         );
         write_token(out, token);
-        extend_in_room(out, br#","valence":"#);
+        room::extend(out, br#","valence":"#);
         write_f64(out, *valence);
         put(
             out,
@@ -309,14 +308,14 @@ fn write_sentiment(out: &mut Vec<u8>, s: &Sentiment) {
             },
         );
     }
-    extend_in_room(out, br#"],"emoji":["#);
+    room::extend(out, br#"],"emoji":["#);
     for (i, e) in emoji.iter().enumerate() {
         if i > 0 {
-            extend_in_room(out, b",");
+            room::extend(out, b",");
         }
         write_token(out, e);
     }
-    extend_in_room(out, b"]}");
+    room::extend(out, b"]}");
 }
 
 /// Room [`write_sentiment`] makes before it starts: for all it writes up to its first string (keys,
@@ -336,13 +335,6 @@ const AFTER_STRING_ROOM: usize = 128;
 fn write_token(out: &mut Vec<u8>, s: &str) {
     write_str(out, s);
     out.reserve(AFTER_STRING_ROOM);
-}
-
-/// Appends `b` to `out`, which has room for it (reserved before): no check that could grow it.
-#[inline(always)]
-fn extend_in_room(out: &mut Vec<u8>, b: &[u8]) {
-    assert!(out.capacity() - out.len() >= b.len(), "no room reserved");
-    out.extend_from_slice(b);
 }
 
 /// Appends `v` as serde_json writes an `f64` (`out` must have room for 8 bytes). A score's numbers
@@ -374,14 +366,15 @@ const DECIMAL_LIMIT: f64 = 10.0;
 /// and returns whether it did (`out` must have room for 8 bytes). serde_json writes the shortest
 /// decimal that reads back as `v`; for such a `v` that is `n / 10^4`'s digits, trailing zeros
 /// trimmed, at least one digit after the point (`0.5719`, `-0.25`, `1.0`): a different decimal as
-/// short would lie at least `10^-4` away, beyond `v`'s rounding interval. The `decimal_writer_matches_serde` test checks every such `v`.
+/// short would lie at least `10^-4` away, beyond `v`'s rounding interval. The
+/// `decimal_writer_matches_serde` test checks every such `v`.
 /// This spares the general shortest-digits search, whose 128-bit multiplications are library
 /// calls in WebAssembly (there, about a fifth of the cost of scoring a tweet).
 #[inline(always)]
 fn write_decimal(out: &mut Vec<u8>, v: f64) -> bool {
     // A share of nothing, the most frequent number: its text whole.
     if v.to_bits() == 0 {
-        extend_in_room(out, b"0.0");
+        room::extend(out, b"0.0");
         return true;
     }
     // NaN and the infinities fail this too.
@@ -416,7 +409,7 @@ fn write_decimal(out: &mut Vec<u8>, v: f64) -> bool {
         len += 1;
     }
     let end = out.len() + len;
-    extend_in_room(out, &text.to_le_bytes());
+    room::extend(out, &text.to_le_bytes());
     out.truncate(end);
     true
 }
@@ -452,7 +445,7 @@ impl Piece {
 #[inline(always)]
 fn put(out: &mut Vec<u8>, piece: &'static Piece) {
     let end = out.len() + piece.len;
-    extend_in_room(out, &piece.bytes);
+    room::extend(out, &piece.bytes);
     out.truncate(end);
 }
 

@@ -23,6 +23,7 @@ mod error;
 mod filter;
 mod normalize;
 mod post;
+mod room;
 pub mod sentiment;
 mod text;
 

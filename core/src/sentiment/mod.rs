@@ -140,15 +140,6 @@ impl Sentiment {
     }
 }
 
-/// Pushes `x` onto `v`, which has room for it (reserved by the caller before its loop): no
-/// growth, so no call that returns in that loop (the assertion's panic does not return). Such
-/// calls, a few cold ones per push inlined, made Cranelift keep the loop's values in stack slots.
-#[inline(always)]
-pub(super) fn push_in_room<T>(v: &mut Vec<T>, x: T) {
-    assert!(v.len() < v.capacity(), "no room reserved");
-    v.push(x);
-}
-
 /// `text` in one of the `spare` strings (its buffer reused), or in a new one.
 fn from_spare(spare: &mut Vec<String>, text: &str) -> String {
     let mut s = spare.pop().unwrap_or_default();

@@ -3,8 +3,8 @@
 //! split into words at case and digit changes. No allocation beyond the caller's token vector.
 
 use super::lexicon::{self, Entry, MAX_KEY};
-use super::push_in_room;
 use crate::bytes::{below, HIGH, ONES};
+use crate::room;
 
 /// Token kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,14 +130,15 @@ impl Scanner<'_, '_> {
     /// One pass over the text: whitespace, emoji, and the pieces between them (a piece is what
     /// lies between whitespace and emoji), each read once, its end found as it is read.
     ///
-    /// No token push grows a vector: room for a token per byte of the text (a token takes at
-    /// least one byte) is made before it is read. A push that could grow one is a call that
-    /// returns in the scanner's loop, and in WebAssembly those calls (a few cold ones per push
-    /// inlined) made Cranelift keep the loop's values in stack slots: 1.5% of the
-    /// instructions of a tweet. A text longer than `segment` bytes is read in segments of at
-    /// least that many, each ending at ASCII whitespace (or the text's end), so that no piece
-    /// crosses from one into the next, room made for each in turn: a long text holds room for
-    /// its longest stretch without whitespace, not for all its bytes.
+    /// No token push grows a vector (pushes go through [`room::push`]): room for a token per
+    /// byte of the text (a token takes at least one byte) is made before it is read (1.5% of the
+    /// instructions of a tweet in WebAssembly). A text longer than `segment` bytes is read in
+    /// segments of at least that many, each ending at ASCII whitespace (or the text's end), so
+    /// that no piece crosses from one into the next, room made for each in turn: a long text
+    /// holds room for its longest stretch without whitespace, not for all its bytes. A text of
+    /// one segment, nearly every post, skips the search for the segment's end; the second call
+    /// also keeps [`Scanner::run_to`] out of line, since wasm-opt inlines a function called once
+    /// whatever its `#[inline]`.
     fn run(&mut self, segment: usize) {
         let b = self.text.as_bytes();
         let len = b.len();
@@ -860,7 +861,7 @@ impl Scanner<'_, '_> {
         let e = entry.unwrap_or(&lexicon::NO_ENTRY);
         self.list(e.weigh);
         self.marks.flags |= e.flags;
-        push_in_room(
+        room::push(
             self.out,
             Tok {
                 start: start as u32,
@@ -921,7 +922,7 @@ impl Scanner<'_, '_> {
     fn list(&mut self, keep: bool) {
         let n = self.marks.weighed;
         if n == self.weigh.len() {
-            push_in_room(self.weigh, 0);
+            room::push(self.weigh, 0);
         }
         if let Some(slot) = self.weigh.get_mut(n) {
             *slot = self.out.len() as u32;
@@ -942,7 +943,7 @@ impl Scanner<'_, '_> {
         let entry = entry.unwrap_or(&lexicon::NO_ENTRY);
         self.marks.flags |= entry.flags;
         self.marks.signs += 1;
-        push_in_room(
+        room::push(
             self.out,
             Tok {
                 start: start as u32,
