@@ -57,8 +57,12 @@ impl Runner {
     /// Compiles and instantiates the module at [`module_path()`]; `fuel` turns on metering as the
     /// CLI's engine does.
     pub fn load(fuel: bool) -> anyhow::Result<Self> {
-        let path = module_path();
-        let bytes = std::fs::read(&path).with_context(|| {
+        Self::load_from(&module_path(), fuel)
+    }
+
+    /// [`Runner::load`] for the module at `path`.
+    pub fn load_from(path: &std::path::Path, fuel: bool) -> anyhow::Result<Self> {
+        let bytes = std::fs::read(path).with_context(|| {
             format!(
                 "reading the plain core module {} (build it first: scripts/build-wasm)",
                 path.display()

@@ -29,7 +29,12 @@
 //!
 //! (instructions per request = the total over N, after a warm-up call outside the count). A
 //! REQUEST of `tweets` stands for all of `tweeteval_val`'s tweets as `score` requests: N passes
-//! over them (instructions per tweet = the total over N x 2,000).
+//! over them (instructions per tweet = the total over N x 2,000); `vectors` for the benchmark's
+//! vector texts (the single-line `score` vectors), N passes over them.
+//!
+//! To compare two builds of the module (a change to the core, its build flags, wasm-opt's), set
+//! `SENTIMAP_WASM_MODULE_B` to the second: each group then times native, the module and module B
+//! in the same interleaved rounds (no v1 or fuel rows), so both face the same host.
 //!
 //! For the Node half, `bench-wasm native-round REQUESTS GROUP` times one round of the native core
 //! on one group of the requests file this binary wrote ([`SLICE`] of CPU time after a short
@@ -220,10 +225,13 @@ fn calls(args: &[String]) -> anyhow::Result<()> {
         anyhow::bail!("usage: bench-wasm calls native|wasm|wasm-v1|wasm-fuel N REQUEST");
     };
     let n: u64 = n.parse()?;
-    let requests = if request == "tweets" {
-        tweet_requests()?
-    } else {
-        vec![request.replace("\\n", "\n").into_bytes()]
+    let requests = match request.as_str() {
+        "tweets" => tweet_requests()?,
+        "vectors" => {
+            let path = sentimap_tests::repo_root().join(vectors::PATH);
+            requests_of(&Vectors::parse(&std::fs::read_to_string(&path)?)?, "score/")
+        }
+        _ => vec![request.replace("\\n", "\n").into_bytes()],
     };
     let mut call: Call = match engine.as_str() {
         "native" => Box::new(|r: &[u8]| sentimap_core::api::process(r).len()),
@@ -260,6 +268,10 @@ fn main() -> anyhow::Result<()> {
     let mut metered = Runner::load(true)?;
     let mut free = Runner::load(false)?;
     let mut free_v1 = Runner::load(false)?;
+    let mut other = match std::env::var_os("SENTIMAP_WASM_MODULE_B") {
+        Some(path) => Some(Runner::load_from(std::path::Path::new(&path), false)?),
+        None => None,
+    };
     let mut out = std::io::stdout().lock();
     let mut figures = serde_json::Map::new();
     let score_requests = requests_of(&v, "score/");
@@ -292,6 +304,33 @@ fn main() -> anyhow::Result<()> {
         let bytes: usize = requests.iter().map(Vec::len).sum();
         let unit = if *texts > 1 { "text" } else { "request" };
         let per = |ns: f64| ns / *texts as f64;
+        if let Some(b) = other.as_mut() {
+            // A/B: the two modules only, taking turns (the fuel and v1 rows would double the run).
+            let [native, wasm, wasm_b] = interleaved(
+                requests,
+                [
+                    &mut |r| sentimap_core::api::process(r).len(),
+                    &mut |r| free.call(r).map_or(0, |o| o.len()),
+                    &mut |r| b.call(r).map_or(0, |o| o.len()),
+                ],
+            );
+            writeln!(out, "{name}: {} requests", requests.len())?;
+            for (label, f) in [
+                ("native core", &native),
+                ("wasmtime", &wasm),
+                ("wasmtime, module B", &wasm_b),
+            ] {
+                writeln!(
+                    out,
+                    "  {label:<24}{:>9.0} ns/{unit}   speed ratio {:.2}x native (rounds {:.2}-{:.2})",
+                    per(f.ns),
+                    f.ratio,
+                    f.low,
+                    f.high,
+                )?;
+            }
+            continue;
+        }
         let [native, wasm, wasm_v1, wasm_fuel] = interleaved(
             requests,
             [
