@@ -304,6 +304,14 @@ fn main() -> anyhow::Result<()> {
         let bytes: usize = requests.iter().map(Vec::len).sum();
         let unit = if *texts > 1 { "text" } else { "request" };
         let per = |ns: f64| ns / *texts as f64;
+        let reqs: Vec<String> = requests
+            .iter()
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .collect();
+        figures.insert(
+            (*name).into(),
+            serde_json::json!({ "texts_per_request": texts, "requests": reqs }),
+        );
         if let Some(b) = other.as_mut() {
             // A/B: the two modules only, taking turns (the fuel and v1 rows would double the run).
             let [native, wasm, wasm_b] = interleaved(
@@ -365,14 +373,6 @@ fn main() -> anyhow::Result<()> {
                 f.high,
             )?;
         }
-        let reqs: Vec<String> = requests
-            .iter()
-            .map(|r| String::from_utf8_lossy(r).into_owned())
-            .collect();
-        figures.insert(
-            (*name).into(),
-            serde_json::json!({ "texts_per_request": texts, "requests": reqs }),
-        );
     }
     if let Some(dest) = std::env::args().nth(1) {
         std::fs::write(&dest, serde_json::to_vec(&figures)?)?;
