@@ -131,6 +131,12 @@ fn interleaved<const N: usize>(requests: &[Vec<u8>], mut engines: [Engine<'_>; N
     })
 }
 
+/// The committed vector file.
+fn read_vectors() -> anyhow::Result<Vectors> {
+    let path = sentimap_tests::repo_root().join(vectors::PATH);
+    Ok(Vectors::parse(&std::fs::read_to_string(&path)?)?)
+}
+
 /// The single-line vectors of one op, as requests.
 fn requests_of(v: &Vectors, prefix: &str) -> Vec<Vec<u8>> {
     v.cases
@@ -227,10 +233,7 @@ fn calls(args: &[String]) -> anyhow::Result<()> {
     let n: u64 = n.parse()?;
     let requests = match request.as_str() {
         "tweets" => tweet_requests()?,
-        "vectors" => {
-            let path = sentimap_tests::repo_root().join(vectors::PATH);
-            requests_of(&Vectors::parse(&std::fs::read_to_string(&path)?)?, "score/")
-        }
+        "vectors" => requests_of(&read_vectors()?, "score/"),
         _ => vec![request.replace("\\n", "\n").into_bytes()],
     };
     let mut call: Call = match engine.as_str() {
@@ -263,8 +266,7 @@ fn main() -> anyhow::Result<()> {
         Some("native-round") => return native_round(&args[1..]),
         _ => {}
     }
-    let path = sentimap_tests::repo_root().join(vectors::PATH);
-    let v = Vectors::parse(&std::fs::read_to_string(&path)?)?;
+    let v = read_vectors()?;
     let mut metered = Runner::load(true)?;
     let mut free = Runner::load(false)?;
     let mut free_v1 = Runner::load(false)?;
@@ -312,42 +314,46 @@ fn main() -> anyhow::Result<()> {
             (*name).into(),
             serde_json::json!({ "texts_per_request": texts, "requests": reqs }),
         );
-        if let Some(b) = other.as_mut() {
-            // A/B: the two modules only, taking turns (the fuel and v1 rows would double the run).
-            let [native, wasm, wasm_b] = interleaved(
-                requests,
-                [
-                    &mut |r| sentimap_core::api::process(r).len(),
-                    &mut |r| free.call(r).map_or(0, |o| o.len()),
-                    &mut |r| b.call(r).map_or(0, |o| o.len()),
-                ],
-            );
-            writeln!(out, "{name}: {} requests", requests.len())?;
-            for (label, f) in [
-                ("native core", &native),
-                ("wasmtime", &wasm),
-                ("wasmtime, module B", &wasm_b),
-            ] {
-                writeln!(
-                    out,
-                    "  {label:<24}{:>9.0} ns/{unit}   speed ratio {:.2}x native (rounds {:.2}-{:.2})",
-                    per(f.ns),
-                    f.ratio,
-                    f.low,
-                    f.high,
-                )?;
+        // The engines besides native, each with its note. With a module B (A/B of two builds),
+        // the two modules only: the fuel and v1 rows would double the run.
+        let (native, rows) = match other.as_mut() {
+            Some(b) => {
+                let [native, wasm, wasm_b] = interleaved(
+                    requests,
+                    [
+                        &mut |r| sentimap_core::api::process(r).len(),
+                        &mut |r| free.call(r).map_or(0, |o| o.len()),
+                        &mut |r| b.call(r).map_or(0, |o| o.len()),
+                    ],
+                );
+                (
+                    native,
+                    vec![
+                        ("wasmtime", wasm, "target >= 0.70"),
+                        ("wasmtime, module B", wasm_b, "SENTIMAP_WASM_MODULE_B"),
+                    ],
+                )
             }
-            continue;
-        }
-        let [native, wasm, wasm_v1, wasm_fuel] = interleaved(
-            requests,
-            [
-                &mut |r| sentimap_core::api::process(r).len(),
-                &mut |r| free.call(r).map_or(0, |o| o.len()),
-                &mut |r| free_v1.call_v1(r).map_or(0, |o| o.len()),
-                &mut |r| metered.call(r).map_or(0, |o| o.len()),
-            ],
-        );
+            None => {
+                let [native, wasm, wasm_v1, wasm_fuel] = interleaved(
+                    requests,
+                    [
+                        &mut |r| sentimap_core::api::process(r).len(),
+                        &mut |r| free.call(r).map_or(0, |o| o.len()),
+                        &mut |r| free_v1.call_v1(r).map_or(0, |o| o.len()),
+                        &mut |r| metered.call(r).map_or(0, |o| o.len()),
+                    ],
+                );
+                (
+                    native,
+                    vec![
+                        ("wasmtime", wasm, "target >= 0.70"),
+                        ("wasmtime, v1 calls", wasm_v1, "alloc/process/dealloc"),
+                        ("wasmtime, fuel metered", wasm_fuel, "the CLI's limits"),
+                    ],
+                )
+            }
+        };
         writeln!(
             out,
             "{name}: {} requests, {:.0} bytes on average",
@@ -359,11 +365,7 @@ fn main() -> anyhow::Result<()> {
             "  native core               {:>9.0} ns/{unit}",
             per(native.ns)
         )?;
-        for (label, f, note) in [
-            ("wasmtime", &wasm, "target >= 0.70"),
-            ("wasmtime, v1 calls", &wasm_v1, "alloc/process/dealloc"),
-            ("wasmtime, fuel metered", &wasm_fuel, "the CLI's limits"),
-        ] {
+        for (label, f, note) in &rows {
             writeln!(
                 out,
                 "  {label:<24}{:>9.0} ns/{unit}   speed ratio {:.2}x native (rounds {:.2}-{:.2}; {note})",
