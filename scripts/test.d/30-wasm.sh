@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The cross-runtime vector runners outside cargo (cargo test runs the native and wasmtime ones):
-# Node (wasm-bindgen package + plain module), headless Chromium, Python (wasmtime from PyPI),
+# Node (wasm-bindgen package + plain module; the machine's Node and the newest LTS line), headless Chromium, Python (wasmtime from PyPI),
 # Go (wazero), Java (Chicory); then the demo page's browser test. Fails on any mismatch.
 # Needs scripts/install.d/30-wasm.sh to have run (it installs the tools and builds the modules).
 set -euo pipefail
@@ -23,7 +23,14 @@ done
 # The demo test compares with the native CLI: make sure target/debug/sentimap is current.
 cargo build --quiet --locked --workspace
 
-run "node" node --test tests/runners/node/
+run "node $(node --version)" node --test tests/runners/node/
+# The newest Node LTS line as well, where install.d/30-wasm.sh could install it (x86-64 Linux).
+if [[ -x target/tools/node-lts/bin/node ]]; then
+  run "node $(target/tools/node-lts/bin/node --version)" target/tools/node-lts/bin/node --test tests/runners/node/
+elif [[ $(uname -sm) == "Linux x86_64" ]]; then
+  echo "missing target/tools/node-lts: run scripts/install.d/30-wasm.sh" >&2
+  fail=1
+fi
 run "chromium" node tests/runners/browser/vectors.mjs
 run "python" .venv/wasm/bin/python tests/runners/python/run_vectors.py
 run "go" bash -c 'cd tests/runners/go && go test -count=1 ./...'
