@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The cross-runtime vector runners outside cargo (cargo test runs the native and wasmtime ones):
-# Node (wasm-bindgen package + plain module; the machine's Node and the newest LTS line), headless Chromium, Python (wasmtime from PyPI),
-# Go (wazero), Java (Chicory); then the demo page's browser test. Fails on any mismatch.
+# Node (wasm-bindgen package + plain module; under the machine's Node and the newest LTS line),
+# headless Chromium, Python (wasmtime from PyPI), Go (wazero), Java (Chicory); then the demo
+# page's browser test. Fails on any mismatch.
 # Needs scripts/install.d/30-wasm.sh to have run (it installs the tools and builds the modules).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
