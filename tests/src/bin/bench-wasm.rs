@@ -105,30 +105,33 @@ struct Figures {
 /// Times the engines in [`ROUNDS`] interleaved rounds, so that a host whose speed drifts (other
 /// tenants, frequency changes) slows all of them alike: each round runs every engine for [`SLICE`]
 /// of CPU time, in an order that rotates from round to round. `engines[0]` is native.
-fn interleaved<const N: usize>(requests: &[Vec<u8>], mut engines: [Engine<'_>; N]) -> [Figures; N] {
+fn interleaved(requests: &[Vec<u8>], engines: &mut [Engine<'_>]) -> Vec<Figures> {
     for f in engines.iter_mut() {
         time_per_request(requests, WARM_UP, *f);
     }
+    let n = engines.len();
     // Per round, each engine's time.
-    let mut rounds = [[0.0; N]; ROUNDS];
+    let mut rounds = vec![vec![0.0; n]; ROUNDS];
     for (round, times) in rounds.iter_mut().enumerate() {
-        for k in 0..N {
-            let e = (round + k) % N;
+        for k in 0..n {
+            let e = (round + k) % n;
             times[e] = time_per_request(requests, SLICE, engines[e]);
         }
     }
-    std::array::from_fn(|e| {
-        let mut times: [f64; ROUNDS] = std::array::from_fn(|r| rounds[r][e]);
-        let mut ratios: [f64; ROUNDS] = std::array::from_fn(|r| rounds[r][0] / rounds[r][e]);
-        let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-        let high = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        Figures {
-            ns: median(&mut times),
-            ratio: median(&mut ratios),
-            low,
-            high,
-        }
-    })
+    (0..n)
+        .map(|e| {
+            let mut times: Vec<f64> = rounds.iter().map(|r| r[e]).collect();
+            let mut ratios: Vec<f64> = rounds.iter().map(|r| r[0] / r[e]).collect();
+            let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            Figures {
+                ns: median(&mut times),
+                ratio: median(&mut ratios),
+                low,
+                high,
+            }
+        })
+        .collect()
 }
 
 /// The committed vector file.
@@ -314,46 +317,33 @@ fn main() -> anyhow::Result<()> {
             (*name).into(),
             serde_json::json!({ "texts_per_request": texts, "requests": reqs }),
         );
-        // The engines besides native, each with its note. With a module B (A/B of two builds),
-        // the two modules only: the fuel and v1 rows would double the run.
-        let (native, rows) = match other.as_mut() {
+        // Native first, then the engines compared with it, each with its label and note. With a
+        // module B (A/B of two builds), the two modules only: the fuel and v1 rows would double
+        // the run.
+        let mut native = |r: &[u8]| sentimap_core::api::process(r).len();
+        let mut wasm = |r: &[u8]| free.call(r).map_or(0, |o| o.len());
+        let mut wasm_b = other
+            .as_mut()
+            .map(|b| move |r: &[u8]| b.call(r).map_or(0, |o| o.len()));
+        let mut wasm_v1 = |r: &[u8]| free_v1.call_v1(r).map_or(0, |o| o.len());
+        let mut wasm_fuel = |r: &[u8]| metered.call(r).map_or(0, |o| o.len());
+        let mut engines: Vec<Engine<'_>> = vec![&mut native, &mut wasm];
+        let mut rows = vec![("wasmtime", "target >= 0.70")];
+        match wasm_b.as_mut() {
             Some(b) => {
-                let [native, wasm, wasm_b] = interleaved(
-                    requests,
-                    [
-                        &mut |r| sentimap_core::api::process(r).len(),
-                        &mut |r| free.call(r).map_or(0, |o| o.len()),
-                        &mut |r| b.call(r).map_or(0, |o| o.len()),
-                    ],
-                );
-                (
-                    native,
-                    vec![
-                        ("wasmtime", wasm, "target >= 0.70"),
-                        ("wasmtime, module B", wasm_b, "SENTIMAP_WASM_MODULE_B"),
-                    ],
-                )
+                engines.push(b);
+                rows.push(("wasmtime, module B", "SENTIMAP_WASM_MODULE_B"));
             }
             None => {
-                let [native, wasm, wasm_v1, wasm_fuel] = interleaved(
-                    requests,
-                    [
-                        &mut |r| sentimap_core::api::process(r).len(),
-                        &mut |r| free.call(r).map_or(0, |o| o.len()),
-                        &mut |r| free_v1.call_v1(r).map_or(0, |o| o.len()),
-                        &mut |r| metered.call(r).map_or(0, |o| o.len()),
-                    ],
-                );
-                (
-                    native,
-                    vec![
-                        ("wasmtime", wasm, "target >= 0.70"),
-                        ("wasmtime, v1 calls", wasm_v1, "alloc/process/dealloc"),
-                        ("wasmtime, fuel metered", wasm_fuel, "the CLI's limits"),
-                    ],
-                )
+                engines.extend([&mut wasm_v1 as Engine<'_>, &mut wasm_fuel]);
+                rows.extend([
+                    ("wasmtime, v1 calls", "alloc/process/dealloc"),
+                    ("wasmtime, fuel metered", "the CLI's limits"),
+                ]);
             }
-        };
+        }
+        let timed = interleaved(requests, &mut engines);
+        let native = &timed[0];
         writeln!(
             out,
             "{name}: {} requests, {:.0} bytes on average",
@@ -365,7 +355,7 @@ fn main() -> anyhow::Result<()> {
             "  native core               {:>9.0} ns/{unit}",
             per(native.ns)
         )?;
-        for (label, f, note) in &rows {
+        for ((label, note), f) in rows.iter().zip(&timed[1..]) {
             writeln!(
                 out,
                 "  {label:<24}{:>9.0} ns/{unit}   speed ratio {:.2}x native (rounds {:.2}-{:.2}; {note})",
