@@ -347,41 +347,40 @@ impl Scanner<'_, '_> {
             let c = b[i];
             if c < 0x80 {
                 let cl = CLASS[usize::from(c)];
-                if cl & ALNUM != 0 {
-                    i = self.word(i, hashtag);
-                    continue;
-                }
-                if cl & WS != 0 {
-                    // The whitespace after the piece is skipped here, as `run` would.
-                    return i + 1;
-                }
-                if matches!(c, b':' | b';' | b'=' | b'<') && i > start {
-                    if let Some(q) = self.short_ascii_piece(i, 4).filter(|&q| q - i >= 2) {
-                        if let Some(e) = emoticon(&b[i..q]) {
-                            self.push_sign(i, q, Kind::Emoticon, Some(e), e.valence);
-                            return q;
+                if cl & ALNUM == 0 {
+                    if cl & WS != 0 {
+                        // The whitespace after the piece is skipped here, as `run` would.
+                        return i + 1;
+                    }
+                    if matches!(c, b':' | b';' | b'=' | b'<') && i > start {
+                        if let Some(q) = self.short_ascii_piece(i, 4).filter(|&q| q - i >= 2) {
+                            if let Some(e) = emoticon(&b[i..q]) {
+                                self.push_sign(i, q, Kind::Emoticon, Some(e), e.valence);
+                                return q;
+                            }
                         }
                     }
+                    self.count_mark(c, cl);
+                    i += 1;
+                    continue;
                 }
-                self.count_mark(c, cl);
-                i += 1;
             } else {
                 let (ch, w) = char_at(self.text, i);
                 if ch.is_whitespace() || is_emoji_start(ch) {
                     break;
                 }
-                if is_word_char(ch) {
-                    i = self.word(i, hashtag);
+                if !is_word_char(ch) {
+                    if is_clause_mark(ch) {
+                        self.clause += 1;
+                    }
+                    if ch == '…' {
+                        self.end_sentence(false);
+                    }
+                    i += w;
                     continue;
                 }
-                if is_clause_mark(ch) {
-                    self.clause += 1;
-                }
-                if ch == '…' {
-                    self.end_sentence(false);
-                }
-                i += w;
             }
+            i = self.word(i, hashtag);
         }
         i
     }
