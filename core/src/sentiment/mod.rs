@@ -306,8 +306,9 @@ impl Scorer {
                 emoji += 1;
             }
         }
-        // Strings left over from a longer text go to the spares. Most texts leave none: a drain of
-        // nothing still costs its set-up and drop (the two guards save about 40 instructions a text).
+        // Strings left over from a longer text go to the spares. Most texts leave none: a drain
+        // of nothing still costs its set-up and drop (the two guards save about 40 instructions
+        // a text).
         if out.emoji.len() > emoji {
             self.spare.extend(out.emoji.drain(emoji..));
         }
