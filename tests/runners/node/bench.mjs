@@ -1,18 +1,20 @@
 // The Node half of scripts/bench-wasm (a benchmark, not a test): the same requests as the Rust
 // half, through the plain module (Node's WebAssembly; through its own buffers, one call per
-// request, the result as a string or copied out as bytes, and through alloc/process/dealloc, four
-// calls) and the wasm-bindgen package (nodejs target; `processText` gives a string, `process`
-// bytes), with the speed ratio against the native core, timed by the Rust half's binary
-// (`bench-wasm native-round`, a child process) in rounds that take turns with Node's. The native side
-// returns bytes it already holds; in JavaScript a string is the cheap result (bytes mean a copy into
-// a new ArrayBuffer, about 1 us per call), so the string rows are the ones to read. Each way is
-// warmed up for a second first, so V8 has moved the module from its baseline compiler (Liftoff)
-// to its optimising one (TurboFan); then the ways and a native round take turns in 9 rounds of
-// 0.25 s of CPU time each (the order rotating), as the Rust half times its engines, and each way
-// prints its median time and the median and range of its per-round ratios to native's time in the
-// same round. (Against the Rust half's native figure, taken minutes before, a host whose speed
-// drifted in between skewed every Node ratio: 0.21x for vector texts in one such run, 0.37x in
-// a steady one.)
+// request, the result as a string, read in place or copied out as bytes, and through
+// alloc/process/dealloc, four calls) and the wasm-bindgen package (nodejs target; `processText`
+// gives a string, `process` bytes), with the speed ratio against the native core, timed by the
+// Rust half's binary (`bench-wasm native-round`, a child process) in rounds that take turns with
+// Node's. The native side ends with the result's bytes in hand. The in-place way is its like for
+// like: the bytes read where the module left them (a view of its memory, valid until the next
+// call), neither copied nor decoded. A JavaScript caller that keeps the result pays more: the
+// text way's string (what `JSON.parse` wants) is the cheap form, bytes copied out mean a new
+// ArrayBuffer (about 1 us per call). Each way is warmed up for a second first, so V8 has moved the
+// module from its baseline compiler (Liftoff) to its optimising one (TurboFan); then the ways and a
+// native round take turns in 9 rounds of 0.25 s of CPU time each (the order rotating), as the Rust
+// half times its engines, and each way prints its median time and the median and range of its
+// per-round ratios to native's time in the same round. (Against the Rust half's native figure,
+// taken minutes before, a host whose speed drifted in between skewed every Node ratio: 0.21x for
+// vector texts in one such run, 0.37x in a steady one.)
 // The string ways and the bytes ways run in two child processes: the process's CPU time counts
 // V8's garbage-collector threads, and the garbage the bytes ways make (an ArrayBuffer per call)
 // was collected during the string ways' rounds too, charged to them (tweets as text: 1,679-1,772
@@ -23,7 +25,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bufferCaller, bufferTextCaller, plainCaller } from '../common.mjs';
+import { bufferCaller, bufferTextCaller, bufferViewCaller, plainCaller } from '../common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const requestsFile = process.argv[2];
@@ -84,6 +86,7 @@ function interleaved(group, requests, ways) {
 /** The ways, in the order they are printed; `set` names the child process that times them. */
 const WAYS = [
   ['node, plain module, text', 'strings'],
+  ['node, plain module, in place', 'strings'],
   ['node, plain module, bytes', 'bytes'],
   ['node, plain, v1 calls, bytes', 'bytes'],
   ['node, bindgen processText', 'strings'],
@@ -96,6 +99,7 @@ async function timeSet(set) {
   const core = createRequire(import.meta.url)(path.join(root, 'target/wasm/node/sentimap_core_js.js'));
   const calls = {
     'node, plain module, text': bufferTextCaller(instance),
+    'node, plain module, in place': bufferViewCaller(instance),
     'node, plain module, bytes': bufferCaller(instance),
     'node, plain, v1 calls, bytes': plainCaller(instance),
     'node, bindgen processText': (r) => core.processText(r),
