@@ -95,13 +95,16 @@ const WAYS = [
 
 /** A child: times the ways of `set` on every group; returns `{group: {way: [ns per round]}}`. */
 async function timeSet(set) {
-  const { instance } = await WebAssembly.instantiate(readFileSync(path.join(root, 'target/wasm/sentimap_core_abi.wasm')), {});
+  const module = await WebAssembly.compile(readFileSync(path.join(root, 'target/wasm/sentimap_core_abi.wasm')));
+  // An instance per way: a way keeps the module's request buffer, which another way's
+  // `request_buffer` call would end.
+  const instance = () => new WebAssembly.Instance(module, {});
   const core = createRequire(import.meta.url)(path.join(root, 'target/wasm/node/sentimap_core_js.js'));
   const calls = {
-    'node, plain module, text': bufferTextCaller(instance),
-    'node, plain module, in place': bufferViewCaller(instance),
-    'node, plain module, bytes': bufferCaller(instance),
-    'node, plain, v1 calls, bytes': plainCaller(instance),
+    'node, plain module, text': bufferTextCaller(instance()),
+    'node, plain module, in place': bufferViewCaller(instance()),
+    'node, plain module, bytes': bufferCaller(instance()),
+    'node, plain, v1 calls, bytes': plainCaller(instance()),
     'node, bindgen processText': (r) => core.processText(r),
     'node, bindgen process': (r) => core.process(r),
   };
