@@ -6,10 +6,13 @@ import re
 
 
 def read(path):
-    """Returns (cost per instruction address, cost per function, {event: total, 0 if absent}). The
-    costs are of the first event (Ir, instructions): an instruction's own, not its callees'."""
+    """Returns (cost per instruction address, cost per function, {event: total, 0 if absent}, the
+    64-byte lines of code run per function). The costs are of the first event (Ir, instructions):
+    an instruction's own, not its callees'. Code callgrind has no symbol for (wasmtime's compiled
+    code) is one function per address, named by it (`0x...`)."""
     cost = collections.Counter()
     self_fn = collections.Counter()
+    lines = collections.defaultdict(set)
     names, fn = {}, None
     events, totals = [], {}
     addr, after_call = 0, False
@@ -44,4 +47,5 @@ def read(path):
             continue
         cost[addr] += int(m.group(2))
         self_fn[fn] += int(m.group(2))
-    return cost, self_fn, totals
+        lines[fn].add(addr >> 6)
+    return cost, self_fn, totals, lines
