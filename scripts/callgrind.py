@@ -45,7 +45,15 @@ def read(path):
         if after_call:
             after_call = False
             continue
-        cost[addr] += int(m.group(2))
-        self_fn[fn] += int(m.group(2))
-        lines[fn].add(addr >> 6)
+        ir = int(m.group(2))
+        cost[addr] += ir
+        self_fn[fn] += ir
+        if ir:
+            lines[fn].add(addr >> 6)
     return cost, self_fn, totals, lines
+
+
+def calls(path):
+    """The number of calls a `bench-wasm calls ENGINE N REQUEST` run made, from its output."""
+    m = re.match(r'(\d+) passes over (\d+) requests', open(path).read())
+    return int(m.group(1)) * int(m.group(2))
